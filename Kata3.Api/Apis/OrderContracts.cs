@@ -1,0 +1,31 @@
+namespace Kata3.Api.Apis;
+
+/// <summary>The body of POST /orders. Members are nullable so that a missing field can be named.</summary>
+public sealed record CreateOrderRequest(string? Product, int? Quantity, decimal? Price);
+
+/// <summary>The body of a 202 answer: where the order stands and the trace that follows it.</summary>
+public sealed record OrderAccepted(string Message, Guid OrderId, Guid JobId, string Status, string? TraceId);
+
+public sealed record OrderDetails(
+    Guid OrderId,
+    string Product,
+    int Quantity,
+    decimal Price,
+    string Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? CompletedAt,
+    JobDetails? Job);
+
+public sealed record JobDetails(
+    Guid JobId,
+    string Status,
+    int Attempts,
+    string? Error,
+    string? WorkerId,
+    DateTimeOffset EnqueuedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt);
+
+/// <summary>A validated order, ready to be stored.</summary>
+public sealed record NewOrder(string Product, int Quantity, decimal Price);

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Kata3.Api.Apis;
+
+/// <summary>
+/// Reads and validates the body of POST /orders. The body is read here rather than by model
+/// binding so that every way it can be wrong (malformed JSON, a wrong type, too large, out of
+/// range) becomes a validation problem that names the field.
+/// </summary>
+internal static class OrderRequestReader
+{
+    public const int MaxBodyBytes = 16 * 1024;
+    public const int MaxProductLength = 200;
+    public const int MaxQuantity = 10_000;
+    public const decimal MaxPrice = 1_000_000m;
+
+    public static async Task<(NewOrder? Order, Dictionary<string, string[]> Errors)> ReadAsync(
+        HttpRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            errors["body"] = [$"The body must be at most {MaxBodyBytes} bytes."];
+            return (null, errors);
+        }
+        if (!request.HasJsonContentType())
+        {
+            errors["body"] = ["The body must be JSON (Content-Type: application/json)."];
+            return (null, errors);
+        }
+
+        var body = await ReadLimitedAsync(request.Body, cancellationToken);
+        if (body is null)
+        {
+            errors["body"] = [$"The body must be at most {MaxBodyBytes} bytes."];
+            return (null, errors);
+        }
+
+        CreateOrderRequest? dto;
+        try
+        {
+            dto = JsonSerializer.Deserialize(body, OrderJsonContext.Default.CreateOrderRequest);
+        }
+        catch (JsonException ex)
+        {
+            var field = FieldFromPath(ex.Path);
+            errors[field] = [field == "body"
+                ? "The body is not valid JSON."
+                : $"'{field}' has the wrong type or format."];
+            return (null, errors);
+        }
+
+        if (dto is null)
+        {
+            errors["body"] = ["The body must be a JSON object with product, quantity and price."];
+            return (null, errors);
+        }
+
+        Validate(dto, errors);
+        return errors.Count > 0
+            ? (null, errors)
+            : (new NewOrder(dto.Product!.Trim(), dto.Quantity!.Value, dto.Price!.Value), errors);
+    }
+
+    private static void Validate(CreateOrderRequest dto, Dictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrWhiteSpace(dto.Product))
+            errors["product"] = ["'product' is required and must not be empty."];
+        else if (dto.Product.Trim().Length > MaxProductLength)
+            errors["product"] = [$"'product' must be at most {MaxProductLength} characters."];
+
+        if (dto.Quantity is null)
+            errors["quantity"] = ["'quantity' is required."];
+        else if (dto.Quantity is <= 0 or > MaxQuantity)
+            errors["quantity"] = [$"'quantity' must be between 1 and {MaxQuantity}."];
+
+        if (dto.Price is null)
+            errors["price"] = ["'price' is required."];
+        else if (dto.Price <= 0 || dto.Price > MaxPrice)
+            errors["price"] = [$"'price' must be greater than 0 and at most {MaxPrice}."];
+        else if (decimal.Round(dto.Price.Value, 2) != dto.Price.Value)
+            errors["price"] = ["'price' must have at most two decimal places."];
+    }
+
+    // System.Text.Json reports where it failed as a JSON path such as "$.quantity".
+    private static string FieldFromPath(string? path) =>
+        path is { Length: > 2 } && path.StartsWith("$.", StringComparison.Ordinal)
+            ? path[2..].Split('.', '[')[0].ToLowerInvariant()
+            : "body";
+
+    private static async Task<byte[]?> ReadLimitedAsync(Stream body, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[4096];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+}
+
+// Strict: numbers must be JSON numbers, and a body with duplicate or trailing junk is malformed.
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict,
+    AllowDuplicateProperties = false)]
+[JsonSerializable(typeof(CreateOrderRequest))]
+internal sealed partial class OrderJsonContext : JsonSerializerContext;

@@ -1,0 +1,27 @@
+using Kata3.Api;
+using Kata3.Api.Data;
+using Kata3.Api.Queue;
+using Kata3.Contracts;
+
+namespace Microsoft.Extensions.Hosting;
+
+internal static class ApiExtensions
+{
+    /// <summary>Registers everything the orders API needs: PostgreSQL, Redis, the schema and OpenAPI.</summary>
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddNpgsqlDataSource(ResourceNames.Database);
+        builder.AddRedisClient(ResourceNames.Redis);
+
+        // The API is the one owner of the schema; it migrates before it starts serving.
+        builder.Services.AddHostedService<SchemaMigrator>();
+        builder.Services.AddSingleton<OrderStore>();
+        builder.Services.AddSingleton<JobPublisher>();
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<InfrastructureExceptionHandler>();
+        builder.Services.AddOpenApi();
+
+        return builder;
+    }
+}

@@ -1,0 +1,20 @@
+using Kata3.Api.Apis;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+app.MapDefaultEndpoints();
+app.MapOpenApi();
+app.MapOrdersApi();
+
+app.Run();
+
+// Visible to the integration tests.
+public partial class Program;

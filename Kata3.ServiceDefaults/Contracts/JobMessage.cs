@@ -1,0 +1,44 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Kata3.Contracts;
+
+/// <summary>
+/// What the API puts on the Redis queue and the worker takes off it. PostgreSQL holds the job
+/// itself; the message only names it and carries the trace context across the queue.
+/// </summary>
+public sealed record JobMessage(
+    int Version,
+    Guid JobId,
+    Guid OrderId,
+    DateTimeOffset EnqueuedAt,
+    string? TraceParent,
+    string? TraceState)
+{
+    /// <summary>The only message layout in use; a consumer rejects any other.</summary>
+    public const int CurrentVersion = 1;
+
+    public string Serialize() => JsonSerializer.Serialize(this, JobMessageJsonContext.Default.JobMessage);
+
+    /// <summary>Parses a queue entry; null when it is not a job message at all.</summary>
+    public static JobMessage? TryParse(string? raw)
+    {
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(raw, JobMessageJsonContext.Default.JobMessage);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(JobMessage))]
+internal sealed partial class JobMessageJsonContext : JsonSerializerContext;

@@ -1,0 +1,13 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>Names of Kata3's own ActivitySource and Meter, registered with OpenTelemetry in every service.</summary>
+public static class Kata3Telemetry
+{
+    public const string ActivitySourceName = "Kata3.Jobs";
+    public const string MeterName = "Kata3.Jobs";
+
+    public static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+}

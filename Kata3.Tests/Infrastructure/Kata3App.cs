@@ -1,0 +1,151 @@
+using System.Net.Http.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Kata3.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Kata3.Tests.Infrastructure;
+
+/// <summary>
+/// The real AppHost, started once per test class: Redis and PostgreSQL (throwaway data), the API
+/// and the workers. Subclasses choose the replica count and job duration.
+/// </summary>
+public abstract class Kata3App(int workers, TimeSpan jobDuration) : IAsyncLifetime
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(90);
+
+    private DistributedApplication? _app;
+    private NpgsqlDataSource? _database;
+
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("The app has not started.");
+    public NpgsqlDataSource Database => _database ?? throw new InvalidOperationException("The app has not started.");
+    public HttpClient Api { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(DefaultTimeout * 2);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kata3_AppHost>(
+            [
+                "--Kata3:EphemeralData=true",
+                $"--Kata3:Workers={workers}",
+                $"--Kata3:JobDuration={jobDuration:c}",
+            ],
+            cts.Token);
+        // No dashboard runs in tests, so nothing receives OTLP: exporting (and retrying) into
+        // nothing would only stretch every replica's shutdown past the orchestrator's patience.
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+        }
+        builder.Services.AddLogging(logging => logging
+            .SetMinimumLevel(LogLevel.Information)
+            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
+
+        _app = await builder.BuildAsync(cts.Token).WaitAsync(DefaultTimeout, cts.Token);
+        await _app.StartAsync(cts.Token).WaitAsync(DefaultTimeout, cts.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Api, cts.Token).WaitAsync(DefaultTimeout, cts.Token);
+
+        Api = _app.CreateHttpClient(ResourceNames.Api);
+        var connectionString = await _app.GetConnectionStringAsync(ResourceNames.Database, cts.Token);
+        _database = NpgsqlDataSource.Create(connectionString!);
+
+        await WaitForHealthyWorkersAsync(workers, cts.Token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Api?.Dispose();
+        // Close our connections first, or PostgreSQL waits for them and is killed uncleanly.
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+        NpgsqlConnection.ClearAllPools();
+        if (_app is not null)
+        {
+            await _app.StopAsync().WaitAsync(DefaultTimeout);
+            await _app.DisposeAsync();
+        }
+    }
+
+    /// <summary>The replica resource ids (e.g. "worker-ab12cd34") that are currently healthy.</summary>
+    public async Task<IReadOnlyList<string>> WaitForHealthyWorkersAsync(int count, CancellationToken cancellationToken)
+    {
+        var healthy = new HashSet<string>();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(DefaultTimeout);
+        await foreach (var e in App.ResourceNotifications.WatchAsync(timeout.Token))
+        {
+            if (e.Resource.Name != ResourceNames.Worker)
+            {
+                continue;
+            }
+            if (e.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy)
+            {
+                healthy.Add(e.ResourceId);
+            }
+            else
+            {
+                healthy.Remove(e.ResourceId);
+            }
+            if (healthy.Count >= count)
+            {
+                return [.. healthy];
+            }
+        }
+        throw new TimeoutException($"Fewer than {count} healthy worker replicas.");
+    }
+
+    /// <summary>What a replica wrote to its console, through the AppHost's resource logs.</summary>
+    public async Task<IReadOnlyList<string>> GetLogsAsync(string resourceId, CancellationToken cancellationToken)
+    {
+        var loggerService = App.Services.GetRequiredService<ResourceLoggerService>();
+        var lines = new List<string>();
+        await foreach (var batch in loggerService.GetAllAsync(resourceId).WithCancellation(cancellationToken))
+        {
+            lines.AddRange(batch.Select(l => l.Content));
+        }
+        return lines;
+    }
+
+    public async Task<OrderAcceptedBody> PostOrderAsync(string product, int quantity = 1, decimal price = 9.99m)
+    {
+        var response = await Api.PostAsJsonAsync("/orders", new { product, quantity, price });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<OrderAcceptedBody>())!;
+    }
+
+    public async Task<OrderBody> GetOrderAsync(Guid orderId) =>
+        (await Api.GetFromJsonAsync<OrderBody>($"/orders/{orderId}"))!;
+
+    /// <summary>Polls the API until the order reaches one of the given states.</summary>
+    public async Task<OrderBody> WaitForOrderAsync(Guid orderId, TimeSpan timeout, params string[] statuses)
+    {
+        OrderBody? last = null;
+        await Eventually.Async(async () =>
+        {
+            last = await GetOrderAsync(orderId);
+            return statuses.Contains(last.Status);
+        }, timeout, () => $"order {orderId} did not reach [{string.Join(", ", statuses)}]; last seen: {last}");
+        return last!;
+    }
+
+    public async Task<long> CountRowsAsync(string table)
+    {
+        // Table names are fixed strings from the tests themselves.
+        await using var command = Database.CreateCommand($"SELECT count(*) FROM {table}");
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
+
+public sealed record OrderAcceptedBody(string Message, Guid OrderId, Guid JobId, string Status, string? TraceId);
+
+public sealed record OrderBody(
+    Guid OrderId, string Product, int Quantity, decimal Price, string Status,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? CompletedAt, JobBody? Job);
+
+public sealed record JobBody(
+    Guid JobId, string Status, int Attempts, string? Error, string? WorkerId,
+    DateTimeOffset EnqueuedAt, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt);

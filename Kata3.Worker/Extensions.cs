@@ -1,0 +1,37 @@
+using Kata3.Contracts;
+using Kata3.Worker;
+using Kata3.Worker.Jobs;
+using Kata3.Worker.Queue;
+
+namespace Microsoft.Extensions.Hosting;
+
+internal static class WorkerExtensions
+{
+    /// <summary>Registers the consume loop, the job processor and their PostgreSQL and Redis clients.</summary>
+    public static IHostApplicationBuilder AddWorkerServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<WorkerOptions>()
+            .BindConfiguration(WorkerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        builder.AddNpgsqlDataSource(ResourceNames.Database);
+        // Shared connection for short commands (acknowledge, requeue); the blocking pop has its own.
+        builder.AddRedisClient(ResourceNames.Redis);
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(WorkerIdentity.FromConfiguration(builder.Configuration));
+        builder.Services.AddSingleton<BlockingRedisConnection>();
+        builder.Services.AddSingleton<JobQueue>();
+        builder.Services.AddSingleton<JobStore>();
+        builder.Services.AddSingleton<JobProcessor>();
+        builder.Services.AddSingleton<WorkerMetrics>();
+        builder.Services.AddSingleton<ConsumerHeartbeat>();
+        builder.Services.AddHostedService<JobConsumer>();
+
+        builder.Services.AddHealthChecks()
+            .AddCheck<ConsumerHealthCheck>("consume-loop");
+
+        return builder;
+    }
+}
