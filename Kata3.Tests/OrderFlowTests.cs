@@ -99,6 +99,16 @@ public sealed class OrderFlowTests(OneWorkerApp app) : IClassFixture<OneWorkerAp
     }
 
     [Fact]
+    public async Task OpenApiDocumentDescribesTheOrderEndpoints()
+    {
+        using var document = JsonDocument.Parse(await app.Api.GetStringAsync("/openapi/v1.json"));
+
+        var paths = document.RootElement.GetProperty("paths");
+        Assert.True(paths.TryGetProperty("/orders", out var orders) && orders.TryGetProperty("post", out _));
+        Assert.True(paths.TryGetProperty("/orders/{orderId}", out var order) && order.TryGetProperty("get", out _));
+    }
+
+    [Fact]
     public async Task OneReplicaProcessesOrdersInTheOrderTheyWereAccepted()
     {
         var accepted = new List<Guid>();
