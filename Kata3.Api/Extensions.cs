@@ -15,7 +15,9 @@ internal static class ApiExtensions
 
         // The API is the one owner of the schema; it migrates before it starts serving.
         builder.Services.AddHostedService<SchemaMigrator>();
+        builder.Services.AddOptions<FailureSimulationOptions>().BindConfiguration(FailureSimulationOptions.SectionName);
         builder.Services.AddSingleton<OrderStore>();
+        builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<JobPublisher>();
 
         builder.Services.AddProblemDetails();

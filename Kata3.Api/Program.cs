@@ -13,6 +13,7 @@ app.UseStatusCodePages();
 app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapOrdersApi();
+app.MapJobsApi();
 
 app.Run();
 

@@ -11,13 +11,24 @@ var infra = builder.AddKata3Infrastructure();
 var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
     .WithReference(infra.Redis).WaitFor(infra.Redis)
     .WithReference(infra.Database).WaitFor(infra.Database)
-    .WithHttpHealthCheck("/health");
+    .WithSettingsFrom(builder.Configuration, "Kata3:Api")
+    .WithFailureSimulation(settings.FailureSimulation)
+    .WithHttpHealthCheck("/health")
+    .WithHttpCommand("/jobs/dead/retry", "Requeue dead jobs", commandName: "requeue-dead-jobs",
+        commandOptions: new HttpCommandOptions
+        {
+            Description = "Sends every dead job back to the queue with a fresh attempt budget.",
+            ConfirmationMessage = "Send every dead job back to the queue?",
+            IconName = "ArrowRepeatAll",
+        });
 
 builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)
     .WithReference(infra.Redis).WaitFor(infra.Redis)
     .WithReference(infra.Database).WaitFor(infra.Database)
     .WaitFor(api) // the API owns the schema: workers start once it is migrated
     .WithEnvironment("Worker__JobDuration", settings.JobDuration.ToString("c"))
+    .WithSettingsFrom(builder.Configuration, "Kata3:Worker", targetPrefix: "Worker:")
+    .WithFailureSimulation(settings.FailureSimulation)
     .WithReplicas(settings.Workers)
     .WithHttpHealthCheck("/health");
 

@@ -19,10 +19,40 @@ internal sealed class Kata3Settings
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan JobDuration { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Failure simulation in API and workers; unset leaves it to them (on in Development).</summary>
+    public bool? FailureSimulation { get; set; }
+
     public static Kata3Settings From(IConfiguration configuration)
     {
         var settings = configuration.GetSection(SectionName).Get<Kata3Settings>() ?? new Kata3Settings();
         Validator.ValidateObject(settings, new ValidationContext(settings), validateAllProperties: true);
         return settings;
     }
+}
+
+internal static class SettingsForwarding
+{
+    /// <summary>
+    /// Passes every key under <paramref name="section"/> to the project as its own setting under
+    /// <paramref name="targetPrefix"/> (Kata3:Worker:Retry:MaxAttempts → Worker:Retry:MaxAttempts),
+    /// so one AppHost command line tunes the whole app.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithSettingsFrom(
+        this IResourceBuilder<ProjectResource> project, IConfiguration configuration, string section, string targetPrefix = "")
+    {
+        foreach (var (key, value) in configuration.GetSection(section).AsEnumerable(makePathsRelative: true))
+        {
+            if (value is not null)
+            {
+                project.WithEnvironment((targetPrefix + key).Replace(":", "__"), value);
+            }
+        }
+        return project;
+    }
+}
+
+internal static class FailureSimulationSetting
+{
+    public static IResourceBuilder<ProjectResource> WithFailureSimulation(this IResourceBuilder<ProjectResource> project, bool? enabled) =>
+        enabled is { } on ? project.WithEnvironment("FailureSimulation__Enabled", on ? "true" : "false") : project;
 }

@@ -24,9 +24,17 @@ internal static class WorkerExtensions
         builder.Services.AddSingleton<BlockingRedisConnection>();
         builder.Services.AddSingleton<JobQueue>();
         builder.Services.AddSingleton<JobStore>();
+        builder.Services.AddSingleton<SweepStore>();
+        builder.Services.AddSingleton<InHandJobs>();
         builder.Services.AddSingleton<JobProcessor>();
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<ConsumerHeartbeat>();
+        builder.Services.AddOptions<FailureSimulationOptions>().BindConfiguration(FailureSimulationOptions.SectionName);
+
+        // Hosted services stop in reverse order: the lease keeper outlives the consumer, so a job
+        // being finished during shutdown keeps its lease to the end.
+        builder.Services.AddHostedService<LeaseKeeper>();
+        builder.Services.AddHostedService<JobSweeper>();
         builder.Services.AddHostedService<JobConsumer>();
 
         builder.Services.AddHealthChecks()

@@ -21,4 +21,48 @@ public sealed class WorkerOptions
     /// <summary>Longest pause after a failing loop iteration (the pause doubles up to this).</summary>
     [Range(typeof(TimeSpan), "00:00:00.1", "00:05:00")]
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a claimed job (and this replica's heartbeat) stays ours without renewal. Renewed
+    /// every third of it while the replica lives, so a long job is never taken from a live
+    /// worker; once a replica dies its jobs run again within about this plus one sweep.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the sweeper recovers abandoned jobs and delivers due ones that Redis lacks.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.1", "00:01:00")]
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a stopping replica lets the job in hand finish before it hands it straight back to
+    /// the queue. Keep it under the orchestrator's patience (Aspire kills after about 10 s).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(8);
+
+    [Required]
+    public RetryOptions Retry { get; set; } = new();
+}
+
+/// <summary>Retries of failed attempts: exponential back-off with jitter, up to a maximum of attempts.</summary>
+public sealed class RetryOptions
+{
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 5;
+
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Delay before the attempt after <paramref name="attempt"/>: base × 2^(attempt−1), capped, ±20 % jitter.</summary>
+    public TimeSpan DelayAfter(int attempt)
+    {
+        var exponential = BaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
+        var capped = Math.Min(exponential, MaxDelay.TotalMilliseconds);
+        var jitter = 0.8 + Random.Shared.NextDouble() * 0.4;
+        return TimeSpan.FromMilliseconds(capped * jitter);
+    }
 }

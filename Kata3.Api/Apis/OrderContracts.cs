@@ -21,11 +21,23 @@ public sealed record JobDetails(
     Guid JobId,
     string Status,
     int Attempts,
+    int? MaxAttempts,
     string? Error,
     string? WorkerId,
     DateTimeOffset EnqueuedAt,
     DateTimeOffset? StartedAt,
-    DateTimeOffset? CompletedAt);
+    DateTimeOffset? CompletedAt,
+    DateTimeOffset? NextAttemptAt,
+    IReadOnlyList<AttemptDetails> History);
+
+/// <summary>One attempt at a job: when, where, and how it ended (null while it runs).</summary>
+public sealed record AttemptDetails(
+    int Attempt,
+    string WorkerId,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? FinishedAt,
+    string? Outcome,
+    string? Error);
 
 /// <summary>A validated order, ready to be stored.</summary>
 public sealed record NewOrder(string Product, int Quantity, decimal Price);

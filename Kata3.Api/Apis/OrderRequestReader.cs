@@ -1,5 +1,9 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Kata3.Contracts;
 
 namespace Kata3.Api.Apis;
 
@@ -14,6 +18,7 @@ internal static class OrderRequestReader
     public const int MaxProductLength = 200;
     public const int MaxQuantity = 10_000;
     public const decimal MaxPrice = 1_000_000m;
+    public const int MaxIdempotencyKeyLength = 200;
 
     public static async Task<(NewOrder? Order, Dictionary<string, string[]> Errors)> ReadAsync(
         HttpRequest request, CancellationToken cancellationToken)
@@ -63,6 +68,43 @@ internal static class OrderRequestReader
             ? (null, errors)
             : (new NewOrder(dto.Product!.Trim(), dto.Quantity!.Value, dto.Price!.Value), errors);
     }
+
+    /// <summary>
+    /// Reads the optional Idempotency-Key and failure-simulation headers, adding any error to
+    /// <paramref name="errors"/> under the header's name.
+    /// </summary>
+    public static (string? IdempotencyKey, int SimulateFailures) ReadHeaders(
+        HttpRequest request, bool simulationEnabled, Dictionary<string, string[]> errors)
+    {
+        string? key = request.Headers[OrdersApi.IdempotencyKeyHeader];
+        if (key is not null && (key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(char.IsControl)))
+        {
+            errors[OrdersApi.IdempotencyKeyHeader] = [$"'{OrdersApi.IdempotencyKeyHeader}' must be 1 to {MaxIdempotencyKeyLength} printable characters."];
+        }
+
+        string? simulate = request.Headers[FailureSimulationOptions.HeaderName];
+        var failures = 0;
+        if (simulate is not null && simulationEnabled)
+        {
+            if (simulate.Equals(FailureSimulationOptions.PermanentValue, StringComparison.OrdinalIgnoreCase))
+            {
+                failures = FailureSimulationOptions.Permanent;
+            }
+            else if (!int.TryParse(simulate, NumberStyles.None, CultureInfo.InvariantCulture, out failures) || failures > 100)
+            {
+                errors[FailureSimulationOptions.HeaderName] =
+                    [$"'{FailureSimulationOptions.HeaderName}' must be a number of failures from 0 to 100, or '{FailureSimulationOptions.PermanentValue}'."];
+            }
+        }
+        return (key, failures);
+    }
+
+    /// <summary>What "the same request" means for an idempotency key: the same validated order.</summary>
+    public static string Hash(NewOrder order, int simulateFailures) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n',
+            order.Product, order.Quantity.ToString(CultureInfo.InvariantCulture),
+            order.Price.ToString("0.00", CultureInfo.InvariantCulture),
+            simulateFailures.ToString(CultureInfo.InvariantCulture)))));
 
     private static void Validate(CreateOrderRequest dto, Dictionary<string, string[]> errors)
     {

@@ -3,11 +3,15 @@ using Kata3.Api.Data;
 using Kata3.Api.Queue;
 using Kata3.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Kata3.Api.Apis;
 
 internal static class OrdersApi
 {
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
     public static IEndpointRouteBuilder MapOrdersApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/orders").WithTags("Orders");
@@ -21,30 +25,49 @@ internal static class OrdersApi
         return app;
     }
 
-    public static async Task<Results<Accepted<OrderAccepted>, ValidationProblem>> CreateOrderAsync(
+    public static async Task<Results<Accepted<OrderAccepted>, ValidationProblem, ProblemHttpResult>> CreateOrderAsync(
         HttpRequest request, [AsParameters] OrderServices services, CancellationToken cancellationToken)
     {
         var (order, errors) = await OrderRequestReader.ReadAsync(request, cancellationToken);
-        if (order is null)
+        var (idempotencyKey, simulateFailures) = OrderRequestReader.ReadHeaders(
+            request, services.Simulation.Value.Enabled, errors);
+        if (order is null || errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "The order is not valid.");
         }
 
-        var orderId = Guid.CreateVersion7();
-        var jobId = Guid.CreateVersion7();
         var activity = Activity.Current;
-        var traceParent = activity?.Id;
-        var traceState = activity?.TraceStateString;
+        var create = new OrderToCreate(
+            OrderId: Guid.CreateVersion7(),
+            JobId: Guid.CreateVersion7(),
+            Order: order,
+            IdempotencyKey: idempotencyKey,
+            RequestHash: idempotencyKey is null ? null : OrderRequestReader.Hash(order, simulateFailures),
+            SimulateFailures: simulateFailures,
+            TraceParent: activity?.Id,
+            TraceState: activity?.TraceStateString);
 
         // Durable first: once this commits the order exists, whatever happens to the push below.
-        var enqueuedAt = await services.Orders.CreateAsync(orderId, jobId, order, traceParent, traceState, cancellationToken);
-        await services.Publisher.PublishAsync(
-            new JobMessage(JobMessage.CurrentVersion, jobId, orderId, enqueuedAt, traceParent, traceState));
+        switch (await services.Orders.CreateAsync(create, cancellationToken))
+        {
+            case CreateResult.Existing existing when existing.RequestHash != create.RequestHash:
+                return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
+                    title: "Idempotency-Key reused with a different request",
+                    detail: $"The key '{idempotencyKey}' was first used for order {existing.OrderId} with another body.");
 
-        services.Logger.LogInformation("Accepted order {OrderId} as job {JobId}", orderId, jobId);
-        return TypedResults.Accepted($"/orders/{orderId}", new OrderAccepted(
-            "Order accepted; it will be processed in the background.", orderId, jobId, OrderStatus.Pending,
-            activity?.TraceId.ToString()));
+            case CreateResult.Existing existing:
+                request.HttpContext.Response.Headers[ReplayedHeader] = "true";
+                return Accepted(existing.OrderId, existing.JobId, "Order already accepted under this Idempotency-Key.", activity);
+
+            case CreateResult.Created created:
+                await services.Publisher.PublishAsync(new JobMessage(JobMessage.CurrentVersion, create.JobId,
+                    create.OrderId, created.EnqueuedAt, create.TraceParent, create.TraceState));
+                services.Logger.LogInformation("Accepted order {OrderId} as job {JobId}", create.OrderId, create.JobId);
+                return Accepted(create.OrderId, create.JobId, "Order accepted; it will be processed in the background.", activity);
+
+            default:
+                throw new UnreachableException();
+        }
     }
 
     public static async Task<Results<Ok<OrderDetails>, ProblemHttpResult>> GetOrderAsync(
@@ -56,6 +79,14 @@ internal static class OrdersApi
                 detail: $"There is no order with id {orderId}.")
             : TypedResults.Ok(order);
     }
+
+    private static Accepted<OrderAccepted> Accepted(Guid orderId, Guid jobId, string message, Activity? activity) =>
+        TypedResults.Accepted($"/orders/{orderId}",
+            new OrderAccepted(message, orderId, jobId, OrderStatus.Pending, activity?.TraceId.ToString()));
 }
 
-internal sealed record OrderServices(OrderStore Orders, JobPublisher Publisher, ILogger<OrderServices> Logger);
+internal sealed record OrderServices(
+    OrderStore Orders,
+    JobPublisher Publisher,
+    IOptions<FailureSimulationOptions> Simulation,
+    ILogger<OrderServices> Logger);

@@ -4,51 +4,104 @@ using Npgsql;
 
 namespace Kata3.Api.Data;
 
+/// <summary>An order about to be stored, with its job and how it was asked for.</summary>
+internal sealed record OrderToCreate(
+    Guid OrderId,
+    Guid JobId,
+    NewOrder Order,
+    string? IdempotencyKey,
+    string? RequestHash,
+    int SimulateFailures,
+    string? TraceParent,
+    string? TraceState);
+
+/// <summary>What storing an order did: created it, or found the one stored under the same idempotency key.</summary>
+internal abstract record CreateResult
+{
+    public sealed record Created(DateTimeOffset EnqueuedAt) : CreateResult;
+    public sealed record Existing(Guid OrderId, Guid JobId, string? RequestHash) : CreateResult;
+}
+
 /// <summary>Reads and writes orders and their jobs.</summary>
 internal sealed class OrderStore(NpgsqlDataSource dataSource)
 {
-    /// <summary>Inserts the order (pending) and its job (queued) atomically: one statement, one transaction.</summary>
-    public async Task<DateTimeOffset> CreateAsync(Guid orderId, Guid jobId, NewOrder order,
-        string? traceParent, string? traceState, CancellationToken cancellationToken)
+    /// <summary>
+    /// Inserts the order (pending) and its job (queued) atomically: one statement, one
+    /// transaction. A second order under an existing idempotency key inserts nothing; the unique
+    /// index makes concurrent requests with one key wait for the first and then find it.
+    /// </summary>
+    public async Task<CreateResult> CreateAsync(OrderToCreate create, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using (var insert = dataSource.CreateCommand("""
             WITH new_order AS (
-                INSERT INTO orders (id, product, quantity, price, status)
-                VALUES (@order_id, @product, @quantity, @price, @order_status)
+                INSERT INTO orders (id, product, quantity, price, status, idempotency_key, request_hash)
+                VALUES (@order_id, @product, @quantity, @price, @order_status, @idempotency_key, @request_hash)
+                ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id, created_at
             )
-            INSERT INTO jobs (id, order_id, status, trace_parent, trace_state, enqueued_at)
-            SELECT @job_id, id, @job_status, @trace_parent, @trace_state, created_at FROM new_order
+            INSERT INTO jobs (id, order_id, status, trace_parent, trace_state, enqueued_at, run_at, simulate_failures)
+            SELECT @job_id, id, @job_status, @trace_parent, @trace_state, created_at, created_at, @simulate_failures
+            FROM new_order
             RETURNING enqueued_at
-            """);
-        command.Parameters.AddWithValue("order_id", orderId);
-        command.Parameters.AddWithValue("product", order.Product);
-        command.Parameters.AddWithValue("quantity", order.Quantity);
-        command.Parameters.AddWithValue("price", order.Price);
-        command.Parameters.AddWithValue("order_status", OrderStatus.Pending);
-        command.Parameters.AddWithValue("job_id", jobId);
-        command.Parameters.AddWithValue("job_status", JobStatus.Queued);
-        command.Parameters.AddWithValue("trace_parent", (object?)traceParent ?? DBNull.Value);
-        command.Parameters.AddWithValue("trace_state", (object?)traceState ?? DBNull.Value);
+            """))
+        {
+            insert.Parameters.AddWithValue("order_id", create.OrderId);
+            insert.Parameters.AddWithValue("product", create.Order.Product);
+            insert.Parameters.AddWithValue("quantity", create.Order.Quantity);
+            insert.Parameters.AddWithValue("price", create.Order.Price);
+            insert.Parameters.AddWithValue("order_status", OrderStatus.Pending);
+            insert.Parameters.AddWithValue("idempotency_key", (object?)create.IdempotencyKey ?? DBNull.Value);
+            insert.Parameters.AddWithValue("request_hash", (object?)create.RequestHash ?? DBNull.Value);
+            insert.Parameters.AddWithValue("job_id", create.JobId);
+            insert.Parameters.AddWithValue("job_status", JobStatus.Queued);
+            insert.Parameters.AddWithValue("trace_parent", (object?)create.TraceParent ?? DBNull.Value);
+            insert.Parameters.AddWithValue("trace_state", (object?)create.TraceState ?? DBNull.Value);
+            insert.Parameters.AddWithValue("simulate_failures", create.SimulateFailures);
 
-        // Npgsql reads timestamptz as a UTC DateTime.
-        var enqueuedAt = (DateTime)(await command.ExecuteScalarAsync(cancellationToken))!;
-        return new DateTimeOffset(enqueuedAt, TimeSpan.Zero);
+            // Npgsql reads timestamptz as a UTC DateTime.
+            if (await insert.ExecuteScalarAsync(cancellationToken) is DateTime enqueuedAt)
+            {
+                return new CreateResult.Created(new DateTimeOffset(enqueuedAt, TimeSpan.Zero));
+            }
+        }
+
+        await using var existing = dataSource.CreateCommand("""
+            SELECT o.id, j.id, o.request_hash
+            FROM orders o JOIN jobs j ON j.order_id = o.id
+            WHERE o.idempotency_key = @idempotency_key
+            ORDER BY j.enqueued_at
+            LIMIT 1
+            """);
+        existing.Parameters.AddWithValue("idempotency_key", create.IdempotencyKey!);
+        await using var reader = await existing.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            throw new InvalidOperationException("An order conflicted on its idempotency key, but none holds that key.");
+        }
+        return new CreateResult.Existing(reader.GetGuid(0), reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetString(2));
     }
 
-    /// <summary>The order with its most recent job, or null when there is no such order.</summary>
+    /// <summary>The order with its most recent job and that job's attempts, or null when there is no such order.</summary>
     public async Task<OrderDetails?> GetAsync(Guid orderId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             SELECT o.id, o.product, o.quantity, o.price, o.status, o.created_at, o.updated_at, o.completed_at,
-                   j.id, j.status, j.attempts, j.error, j.worker_id, j.enqueued_at, j.started_at, j.completed_at
+                   j.id, j.status, j.attempts, j.max_attempts, j.error, j.worker_id, j.enqueued_at, j.started_at,
+                   j.completed_at, CASE WHEN j.status = @queued THEN j.run_at END
             FROM orders o
             LEFT JOIN LATERAL (
                 SELECT * FROM jobs WHERE jobs.order_id = o.id ORDER BY enqueued_at DESC LIMIT 1
             ) j ON true
-            WHERE o.id = @order_id
+            WHERE o.id = @order_id;
+
+            SELECT a.attempt, a.worker_id, a.started_at, a.finished_at, a.outcome, a.error
+            FROM job_attempts a
+            JOIN jobs j ON j.id = a.job_id
+            WHERE j.order_id = @order_id
+            ORDER BY a.attempt
             """);
         command.Parameters.AddWithValue("order_id", orderId);
+        command.Parameters.AddWithValue("queued", JobStatus.Queued);
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -56,17 +109,7 @@ internal sealed class OrderStore(NpgsqlDataSource dataSource)
             return null;
         }
 
-        var job = reader.IsDBNull(8) ? null : new JobDetails(
-            JobId: reader.GetGuid(8),
-            Status: reader.GetString(9),
-            Attempts: reader.GetInt32(10),
-            Error: reader.IsDBNull(11) ? null : reader.GetString(11),
-            WorkerId: reader.IsDBNull(12) ? null : reader.GetString(12),
-            EnqueuedAt: reader.GetFieldValue<DateTimeOffset>(13),
-            StartedAt: reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
-            CompletedAt: reader.IsDBNull(15) ? null : reader.GetFieldValue<DateTimeOffset>(15));
-
-        return new OrderDetails(
+        var order = new OrderDetails(
             OrderId: reader.GetGuid(0),
             Product: reader.GetString(1),
             Quantity: reader.GetInt32(2),
@@ -74,7 +117,37 @@ internal sealed class OrderStore(NpgsqlDataSource dataSource)
             Status: reader.GetString(4),
             CreatedAt: reader.GetFieldValue<DateTimeOffset>(5),
             UpdatedAt: reader.GetFieldValue<DateTimeOffset>(6),
-            CompletedAt: reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
-            Job: job);
+            CompletedAt: NullableTime(reader, 7),
+            Job: null);
+        var job = reader.IsDBNull(8) ? null : new JobDetails(
+            JobId: reader.GetGuid(8),
+            Status: reader.GetString(9),
+            Attempts: reader.GetInt32(10),
+            MaxAttempts: reader.IsDBNull(11) ? null : reader.GetInt32(11),
+            Error: reader.IsDBNull(12) ? null : reader.GetString(12),
+            WorkerId: reader.IsDBNull(13) ? null : reader.GetString(13),
+            EnqueuedAt: reader.GetFieldValue<DateTimeOffset>(14),
+            StartedAt: NullableTime(reader, 15),
+            CompletedAt: NullableTime(reader, 16),
+            NextAttemptAt: NullableTime(reader, 17),
+            History: []);
+
+        await reader.NextResultAsync(cancellationToken);
+        var history = new List<AttemptDetails>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            history.Add(new AttemptDetails(
+                Attempt: reader.GetInt32(0),
+                WorkerId: reader.GetString(1),
+                StartedAt: reader.GetFieldValue<DateTimeOffset>(2),
+                FinishedAt: NullableTime(reader, 3),
+                Outcome: reader.IsDBNull(4) ? null : reader.GetString(4),
+                Error: reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
+
+        return order with { Job = job is null ? null : job with { History = history } };
     }
+
+    private static DateTimeOffset? NullableTime(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
 }

@@ -37,5 +37,37 @@ internal static class Schema
 
             CREATE INDEX jobs_order_id ON jobs (order_id);
             """),
+        (2, """
+            -- Delivery guarantees: leases, retries with back-off, attempt history, idempotency keys.
+            ALTER TABLE jobs
+                -- Set by the worker at each claim: retry_base + its configured maximum. A manual
+                -- retry of a dead job moves retry_base up to the attempts made so far.
+                ADD COLUMN max_attempts      integer,
+                ADD COLUMN retry_base        integer     NOT NULL DEFAULT 0,
+                ADD COLUMN run_at            timestamptz NOT NULL DEFAULT now(),
+                ADD COLUMN lease_expires_at  timestamptz,
+                ADD COLUMN simulate_failures integer     NOT NULL DEFAULT 0;
+
+            -- The sweeper's two questions: which queued jobs are due, which leases have expired.
+            CREATE INDEX jobs_queued_run_at ON jobs (run_at) WHERE status = 'queued';
+            CREATE INDEX jobs_processing_lease ON jobs (lease_expires_at) WHERE status = 'processing';
+            CREATE INDEX jobs_dead ON jobs (updated_at) WHERE status = 'dead';
+
+            CREATE TABLE job_attempts (
+                job_id      uuid        NOT NULL REFERENCES jobs (id),
+                attempt     integer     NOT NULL,
+                worker_id   text        NOT NULL,
+                started_at  timestamptz NOT NULL DEFAULT now(),
+                finished_at timestamptz,
+                outcome     text,
+                error       text,
+                PRIMARY KEY (job_id, attempt)
+            );
+
+            ALTER TABLE orders
+                ADD COLUMN idempotency_key text,
+                ADD COLUMN request_hash    text;
+            CREATE UNIQUE INDEX orders_idempotency_key ON orders (idempotency_key) WHERE idempotency_key IS NOT NULL;
+            """),
     ];
 }

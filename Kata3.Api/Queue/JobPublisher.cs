@@ -8,19 +8,33 @@ internal sealed class JobPublisher(IConnectionMultiplexer redis, ILogger<JobPubl
 {
     /// <summary>
     /// Pushes the job; false when Redis could not take it. The job row is already committed as
-    /// queued, so a failed push leaves the order durable rather than lost.
+    /// queued, so the workers' sweeper delivers it once Redis is reachable: the order is durable
+    /// either way, and a disconnected Redis does not hold up the 202.
     /// </summary>
-    public async Task<bool> PublishAsync(JobMessage message)
+    public Task<bool> PublishAsync(JobMessage message) => PublishAsync([message]);
+
+    public async Task<bool> PublishAsync(IReadOnlyCollection<JobMessage> messages)
     {
+        if (messages.Count == 0)
+        {
+            return true;
+        }
+        if (!redis.IsConnected)
+        {
+            logger.LogWarning("Redis is unreachable; {Count} job(s) (first {JobId}) will be delivered by the sweeper",
+                messages.Count, messages.First().JobId);
+            return false;
+        }
+
         try
         {
-            await redis.GetDatabase().ListLeftPushAsync(QueueKeys.Ready, message.Serialize());
+            await ReadyQueue.PushAsync(redis.GetDatabase(), messages);
             return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            logger.LogWarning(ex, "Job {JobId} for order {OrderId} is stored but could not be pushed to Redis",
-                message.JobId, message.OrderId);
+            logger.LogWarning(ex, "{Count} job(s) (first {JobId}) are stored but could not be pushed; the sweeper will deliver them",
+                messages.Count, messages.First().JobId);
             return false;
         }
     }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -17,6 +18,18 @@ public sealed record JobMessage(
 {
     /// <summary>The only message layout in use; a consumer rejects any other.</summary>
     public const int CurrentVersion = 1;
+
+    /// <summary>
+    /// The message for a jobs row read as <c>SELECT id, order_id, enqueued_at, trace_parent,
+    /// trace_state</c>: how the API and the sweeper rebuild a message from PostgreSQL.
+    /// </summary>
+    public static JobMessage FromRow(DbDataReader row) => new(
+        CurrentVersion,
+        JobId: row.GetGuid(0),
+        OrderId: row.GetGuid(1),
+        EnqueuedAt: row.GetFieldValue<DateTimeOffset>(2),
+        TraceParent: row.IsDBNull(3) ? null : row.GetString(3),
+        TraceState: row.IsDBNull(4) ? null : row.GetString(4));
 
     public string Serialize() => JsonSerializer.Serialize(this, JobMessageJsonContext.Default.JobMessage);
 

@@ -6,12 +6,28 @@ public static class QueueKeys
     /// <summary>The ready queue: the API pushes on the left, workers take from the right (FIFO).</summary>
     public const string Ready = "kata3:jobs:ready";
 
-    /// <summary>Entries that are not a job message a worker understands, set aside with their raw text.</summary>
+    /// <summary>
+    /// Ids of the jobs that are somewhere in Redis (ready or in a worker's hands). The sweeper
+    /// pushes a due job that PostgreSQL has as queued but this set lacks: a failed push, an API
+    /// that died between commit and push, or a Redis that restarted empty.
+    /// </summary>
+    public const string Enqueued = "kata3:jobs:enqueued";
+
+    /// <summary>Entries that are not a job a worker can run, set aside as JSON with their reason.</summary>
     public const string Poison = "kata3:jobs:poison";
+
+    /// <summary>Ids of the worker replicas that have announced themselves.</summary>
+    public const string Workers = "kata3:workers";
+
+    /// <summary>Held by whichever replica is sweeping, so sweeps do not overlap.</summary>
+    public const string SweeperLock = "kata3:sweeper:lock";
 
     /// <summary>
     /// A worker's in-hand list: a job is moved here atomically as it is taken, and removed only
     /// after its outcome is recorded in PostgreSQL, so a taken job is never only in memory.
     /// </summary>
     public static string Processing(string workerId) => $"kata3:jobs:processing:{workerId}";
+
+    /// <summary>A worker's heartbeat (expires unless renewed); its value is JSON with the process id.</summary>
+    public static string Heartbeat(string workerId) => $"kata3:workers:{workerId}";
 }

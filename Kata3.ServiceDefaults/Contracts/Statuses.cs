@@ -8,11 +8,25 @@ public static class OrderStatus
     public const string Failed = "failed";
 }
 
-/// <summary>Values of jobs.status.</summary>
+/// <summary>Values of jobs.status. A job waiting for a retry is queued with a later run_at.</summary>
 public static class JobStatus
 {
     public const string Queued = "queued";
     public const string Processing = "processing";
     public const string Completed = "completed";
+    public const string Dead = "dead";
+}
+
+/// <summary>Values of job_attempts.outcome (null while the attempt runs).</summary>
+public static class AttemptOutcome
+{
+    public const string Completed = "completed";
+    /// <summary>Failed with a transient error; the job will be retried.</summary>
     public const string Failed = "failed";
+    /// <summary>Failed on the last attempt or with a permanent error; the job is dead.</summary>
+    public const string Dead = "dead";
+    /// <summary>Handed back unfinished by a worker that was stopping.</summary>
+    public const string Interrupted = "interrupted";
+    /// <summary>Its worker vanished (lease expired); the job was queued again.</summary>
+    public const string Abandoned = "abandoned";
 }

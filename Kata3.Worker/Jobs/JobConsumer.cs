@@ -6,8 +6,8 @@ namespace Kata3.Worker.Jobs;
 
 /// <summary>
 /// The loop around <see cref="JobProcessor"/>: fetch one job, process it, acknowledge it, again.
-/// On stop it takes no new job but finishes the one in hand; only if the host's shutdown timeout
-/// runs out is that job abandoned, still in this replica's in-hand list.
+/// On stop it takes no new job and gives the one in hand ShutdownTimeout to finish; after that
+/// the job is handed straight back to the queue.
 /// </summary>
 internal sealed class JobConsumer(
     JobQueue queue,
@@ -31,7 +31,8 @@ internal sealed class JobConsumer(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        await using var abortOnTimeout = cancellationToken.Register(_abort.Cancel);
+        _abort.CancelAfter(options.Value.ShutdownTimeout);
+        await using var abortOnHostTimeout = cancellationToken.Register(_abort.Cancel);
         await base.StopAsync(cancellationToken);
     }
 
@@ -46,11 +47,6 @@ internal sealed class JobConsumer(
                 await ConsumeOneAsync(stoppingToken);
                 backoff.Reset();
             }
-            catch (OperationCanceledException) when (_abort.IsCancellationRequested)
-            {
-                logger.LogWarning("Shutdown timed out with a job in hand; it stays queued for this replica's restart");
-                return;
-            }
             catch (Exception ex)
             {
                 var pause = backoff.Next();
@@ -61,7 +57,7 @@ internal sealed class JobConsumer(
                 }
                 catch (OperationCanceledException)
                 {
-                    return;
+                    break;
                 }
             }
         }
@@ -85,25 +81,40 @@ internal sealed class JobConsumer(
         var message = JobMessage.TryParse(entry);
         if (message is null || message.Version != JobMessage.CurrentVersion)
         {
-            logger.LogError("Set aside a queue entry that is not a version {Version} job message: {Entry}",
-                JobMessage.CurrentVersion, entry.Length > 200 ? entry[..200] : entry);
-            await queue.SetAsideAsync(entry);
+            var reason = message is null
+                ? "Not a job message (unparseable)."
+                : $"Unknown message version {message.Version}; this worker reads version {JobMessage.CurrentVersion}.";
+            logger.LogError("Set aside a queue entry: {Reason} Entry: {Entry}", reason, entry.Length > 200 ? entry[..200] : entry);
+            await queue.SetAsideAsync(entry, reason, jobId: null);
             return;
         }
 
+        Disposition disposition;
         try
         {
-            await processor.ProcessAsync(message, _abort.Token);
+            disposition = await processor.ProcessAsync(message, _abort.Token);
         }
         catch (Exception) when (!_abort.IsCancellationRequested)
         {
-            // The outcome could not be recorded (PostgreSQL unreachable): put the job back, not lose it.
+            // The job could not even be claimed (PostgreSQL unreachable): put it back, not lose it.
             await queue.ReturnAsync(entry);
             throw;
         }
 
-        // At-least-once: the entry leaves Redis only after its outcome is committed in PostgreSQL.
-        await queue.AcknowledgeAsync(entry);
+        switch (disposition)
+        {
+            case Disposition.HandBack:
+                await queue.ReturnAsync(entry);
+                break;
+            case Disposition.Poison:
+                logger.LogError("Set aside a queue entry naming job {JobId}, which does not exist", message.JobId);
+                await queue.SetAsideAsync(entry, $"Names job {message.JobId}, which does not exist.", message.JobId);
+                break;
+            default:
+                // At-least-once: the entry leaves Redis only after its outcome is committed in PostgreSQL.
+                await queue.AcknowledgeAsync(entry, message.JobId);
+                break;
+        }
     }
 
     public override void Dispose()

@@ -1,19 +1,34 @@
 using System.Diagnostics;
 using Kata3.Contracts;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Kata3.Worker.Jobs;
 
-/// <summary>Processes exactly one job: marks it started, does the work, records the outcome.</summary>
+/// <summary>What the consume loop does with the queue entry once a job has been processed.</summary>
+internal enum Disposition
+{
+    /// <summary>The outcome is recorded (or the job needed no run): drop the entry.</summary>
+    Acknowledge,
+    /// <summary>Unfinished and released: put the entry back at the head of the queue.</summary>
+    HandBack,
+    /// <summary>The entry names no job PostgreSQL knows: set it aside.</summary>
+    Poison,
+}
+
+/// <summary>Processes exactly one job: claims it, does the work, records the outcome.</summary>
 internal sealed class JobProcessor(
     JobStore store,
+    InHandJobs inHand,
     WorkerIdentity identity,
     WorkerMetrics metrics,
     TimeProvider time,
     IOptions<WorkerOptions> options,
+    IOptions<FailureSimulationOptions> simulation,
     ILogger<JobProcessor> logger)
 {
-    public async Task ProcessAsync(JobMessage message, CancellationToken cancellationToken)
+    /// <param name="abort">Cancelled only when a stopping replica runs out of time for this job.</param>
+    public async Task<Disposition> ProcessAsync(JobMessage message, CancellationToken abort)
     {
         // Continue the trace of the POST that created the job: one order, one trace.
         ActivityContext.TryParse(message.TraceParent, message.TraceState, out var parent);
@@ -25,44 +40,121 @@ internal sealed class JobProcessor(
 
         logger.LogInformation("Received job {JobId} for order {OrderId} on {WorkerId}", message.JobId, message.OrderId, identity.Id);
 
-        var attempt = await store.StartAsync(message.JobId, identity.Id, cancellationToken);
-        if (attempt is null)
+        var o = options.Value;
+        var claim = await store.ClaimAsync(message.JobId, o.LeaseDuration, o.Retry.MaxAttempts, abort);
+        if (claim is null)
         {
-            // Already finished (a duplicate delivery) or never stored: nothing to do.
-            logger.LogWarning("Job {JobId} is unknown or already finished; skipping it", message.JobId);
-            return;
+            if (!await store.ExistsAsync(message.JobId, abort))
+            {
+                return Disposition.Poison;
+            }
+            // Finished, leased by a live replica, or waiting for its retry: a duplicate delivery.
+            logger.LogInformation("Job {JobId} is not claimable now; skipping this delivery", message.JobId);
+            return Disposition.Acknowledge;
         }
 
-        var started = time.GetTimestamp();
-        metrics.RecordQueueLatency(time.GetUtcNow() - message.EnqueuedAt);
-        logger.LogInformation("Processing job {JobId} for order {OrderId} (attempt {Attempt})", message.JobId, message.OrderId, attempt);
-
+        inHand.Add(message.JobId);
         try
         {
-            await DoWorkAsync(message, cancellationToken);
+            return await RunClaimedAsync(message, claim, activity, abort);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        finally
         {
-            await store.FailAsync(message.JobId, attempt.Value, ex.Message, cancellationToken);
-            metrics.RecordProcessed(time.GetElapsedTime(started), "failed");
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            logger.LogError(ex, "Job {JobId} for order {OrderId} failed", message.JobId, message.OrderId);
-            return;
-        }
-
-        var recorded = await store.CompleteAsync(message.JobId, attempt.Value, cancellationToken);
-        metrics.RecordProcessed(time.GetElapsedTime(started), recorded ? "completed" : "superseded");
-        if (recorded)
-        {
-            logger.LogInformation("Completed job {JobId} for order {OrderId}", message.JobId, message.OrderId);
-        }
-        else
-        {
-            logger.LogWarning("Job {JobId} was finished by another attempt; this result is discarded", message.JobId);
+            inHand.Remove(message.JobId);
         }
     }
 
+    private async Task<Disposition> RunClaimedAsync(JobMessage message, ClaimedJob claim, Activity? activity, CancellationToken abort)
+    {
+        var o = options.Value;
+        var started = time.GetTimestamp();
+        metrics.RecordQueueLatency(time.GetUtcNow() - message.EnqueuedAt);
+        logger.LogInformation("Processing job {JobId} for order {OrderId} (attempt {Attempt} of {MaxAttempts})",
+            message.JobId, message.OrderId, claim.Attempt, claim.MaxAttempts);
+
+        string outcome;
+        try
+        {
+            if (claim.Attempt > claim.MaxAttempts)
+            {
+                // Every earlier attempt vanished with its worker: this job may be what kills them.
+                throw new PermanentJobException($"Gave up after {claim.MaxAttempts} attempts that never finished.");
+            }
+            await DoWorkAsync(claim, abort);
+            if (await RecordAsync(ct => store.CompleteAsync(message.JobId, claim.Attempt, ct), abort))
+            {
+                outcome = AttemptOutcome.Completed;
+                logger.LogInformation("Completed job {JobId} for order {OrderId}", message.JobId, message.OrderId);
+            }
+            else
+            {
+                outcome = "superseded";
+                logger.LogWarning("Job {JobId} attempt {Attempt} lost its claim before it finished; its result is discarded",
+                    message.JobId, claim.Attempt);
+            }
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            // Out of shutdown time: hand the job straight back rather than wait for its lease to lapse.
+            using var release = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await store.ReleaseAsync(message.JobId, claim.Attempt, release.Token);
+            metrics.RecordProcessed(time.GetElapsedTime(started), AttemptOutcome.Interrupted);
+            logger.LogWarning("Handed job {JobId} back to the queue unfinished: this replica is stopping", message.JobId);
+            return Disposition.HandBack;
+        }
+        catch (Exception ex)
+        {
+            var dead = ex is PermanentJobException || claim.Attempt >= claim.MaxAttempts;
+            var delay = dead ? TimeSpan.Zero : o.Retry.DelayAfter(claim.Attempt);
+            await RecordAsync(ct => store.FailAsync(message.JobId, claim.Attempt, dead, ex.Message, delay, ct), abort);
+            outcome = dead ? AttemptOutcome.Dead : AttemptOutcome.Failed;
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            if (dead)
+                logger.LogError(ex, "Job {JobId} for order {OrderId} is dead after attempt {Attempt}", message.JobId, message.OrderId, claim.Attempt);
+            else
+                logger.LogWarning("Job {JobId} attempt {Attempt} failed ({Error}); retrying in {Delay}", message.JobId, claim.Attempt, ex.Message, delay);
+        }
+
+        metrics.RecordProcessed(time.GetElapsedTime(started), outcome);
+        return Disposition.Acknowledge;
+    }
+
     // The kata's simulated work. Real work would go here, taking the same cancellation token.
-    private Task DoWorkAsync(JobMessage message, CancellationToken cancellationToken) =>
-        Task.Delay(options.Value.JobDuration, time, cancellationToken);
+    private async Task DoWorkAsync(ClaimedJob claim, CancellationToken cancellationToken)
+    {
+        if (simulation.Value.Enabled)
+        {
+            if (claim.SimulateFailures == FailureSimulationOptions.Permanent)
+                throw new PermanentJobException("Simulated permanent failure.");
+            if (claim.Attempt <= claim.SimulateFailures)
+                throw new InvalidOperationException($"Simulated transient failure {claim.Attempt} of {claim.SimulateFailures}.");
+        }
+        await Task.Delay(options.Value.JobDuration, time, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes an outcome, waiting out a PostgreSQL outage: the work is done and must not be
+    /// lost or failed because the database blinked. Only a stop that has run out of time ends
+    /// the wait; the lease then lapses and the job runs again.
+    /// </summary>
+    private async Task<bool> RecordAsync(Func<CancellationToken, Task<bool>> write, CancellationToken abort)
+    {
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
+        while (true)
+        {
+            try
+            {
+                return await write(abort);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !abort.IsCancellationRequested)
+            {
+                var pause = backoff.Next();
+                logger.LogWarning("Could not record the outcome ({Error}); trying again in {Pause}", ex.Message, pause);
+                await Task.Delay(pause, time, abort);
+            }
+        }
+    }
 }
+
+/// <summary>A failure that no retry can mend: the job goes straight to the dead letters.</summary>
+internal sealed class PermanentJobException(string message) : Exception(message);

@@ -3,67 +3,143 @@ using Npgsql;
 
 namespace Kata3.Worker.Jobs;
 
+/// <summary>A job this replica has claimed: which attempt it is, and what it was asked to simulate.</summary>
+internal sealed record ClaimedJob(int Attempt, int MaxAttempts, int SimulateFailures);
+
 /// <summary>
 /// Records a job's progress in PostgreSQL. Every change is conditional on the state it expects
-/// (status and attempt number), so a late or duplicate delivery cannot undo a newer outcome.
+/// (status, attempt and worker), so a late or duplicate delivery cannot undo a newer outcome.
 /// </summary>
-internal sealed class JobStore(NpgsqlDataSource dataSource)
+internal sealed class JobStore(NpgsqlDataSource dataSource, WorkerIdentity identity)
 {
     private const int MaxErrorLength = 2000;
 
-    /// <summary>Marks the job processing by this worker; the new attempt number, or null when the job is unknown or finished.</summary>
-    public async Task<int?> StartAsync(Guid jobId, string workerId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims the job for this replica with a lease: a queued job that is due, or one whose
+    /// previous holder's lease ran out (that attempt is marked abandoned). Null when the job is
+    /// not claimable now (finished, leased by a live worker, waiting for a retry, or unknown).
+    /// </summary>
+    public async Task<ClaimedJob?> ClaimAsync(Guid jobId, TimeSpan lease, int maxAttempts, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            UPDATE jobs
-            SET status = @processing, attempts = attempts + 1, started_at = now(), completed_at = NULL,
-                worker_id = @worker_id, error = NULL, updated_at = now()
-            WHERE id = @job_id AND status IN (@queued, @processing)
-            RETURNING attempts
+            WITH claimed AS (
+                UPDATE jobs
+                SET status = @processing, attempts = attempts + 1, max_attempts = retry_base + @max_attempts,
+                    started_at = now(), completed_at = NULL, worker_id = @worker_id,
+                    lease_expires_at = now() + @lease, updated_at = now()
+                WHERE id = @job_id
+                  AND ((status = @queued AND run_at <= now()) OR (status = @processing AND lease_expires_at < now()))
+                RETURNING id, attempts, max_attempts, simulate_failures
+            ), abandoned AS (
+                UPDATE job_attempts
+                SET finished_at = now(), outcome = @abandoned, error = 'Its worker stopped renewing the lease.'
+                FROM claimed
+                WHERE job_attempts.job_id = claimed.id AND job_attempts.outcome IS NULL
+            ), attempt AS (
+                INSERT INTO job_attempts (job_id, attempt, worker_id)
+                SELECT id, attempts, @worker_id FROM claimed
+            )
+            SELECT attempts, max_attempts, simulate_failures FROM claimed
             """);
         command.Parameters.AddWithValue("job_id", jobId);
-        command.Parameters.AddWithValue("worker_id", workerId);
+        command.Parameters.AddWithValue("worker_id", identity.Id);
+        command.Parameters.AddWithValue("lease", lease);
+        command.Parameters.AddWithValue("max_attempts", maxAttempts);
         command.Parameters.AddWithValue("queued", JobStatus.Queued);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
+        command.Parameters.AddWithValue("abandoned", AttemptOutcome.Abandoned);
 
-        return (int?)await command.ExecuteScalarAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new ClaimedJob(reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2))
+            : null;
     }
 
-    /// <summary>Completes job and order in one statement (one transaction); false when this attempt no longer owns the job.</summary>
+    /// <summary>Whether PostgreSQL has the job at all (a queue entry naming no job is poison).</summary>
+    public async Task<bool> ExistsAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT 1 FROM jobs WHERE id = @job_id");
+        command.Parameters.AddWithValue("job_id", jobId);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Completes job, attempt and order in one statement; false when this attempt no longer owns the job.</summary>
     public Task<bool> CompleteAsync(Guid jobId, int attempt, CancellationToken cancellationToken) =>
-        FinishAsync(jobId, attempt, JobStatus.Completed, OrderStatus.Completed, error: null, cancellationToken);
+        FinishAsync(jobId, attempt, JobStatus.Completed, AttemptOutcome.Completed, OrderStatus.Completed,
+            error: null, retryDelay: TimeSpan.Zero, cancellationToken);
 
-    /// <summary>Records a failed attempt on the job and fails the order.</summary>
-    public Task<bool> FailAsync(Guid jobId, int attempt, string error, CancellationToken cancellationToken) =>
-        FinishAsync(jobId, attempt, JobStatus.Failed, OrderStatus.Failed,
-            error.Length > MaxErrorLength ? error[..MaxErrorLength] : error, cancellationToken);
+    /// <summary>Records a failed attempt: queued again after <paramref name="retryDelay"/>, or dead (order failed).</summary>
+    public Task<bool> FailAsync(Guid jobId, int attempt, bool dead, string error, TimeSpan retryDelay,
+        CancellationToken cancellationToken) =>
+        dead
+            ? FinishAsync(jobId, attempt, JobStatus.Dead, AttemptOutcome.Dead, OrderStatus.Failed, error, TimeSpan.Zero, cancellationToken)
+            : FinishAsync(jobId, attempt, JobStatus.Queued, AttemptOutcome.Failed, orderStatus: null, error, retryDelay, cancellationToken);
 
-    private async Task<bool> FinishAsync(Guid jobId, int attempt, string jobStatus, string orderStatus, string? error,
-        CancellationToken cancellationToken)
+    /// <summary>Hands an unfinished job back (this replica is stopping): queued and due at once.</summary>
+    public Task<bool> ReleaseAsync(Guid jobId, int attempt, CancellationToken cancellationToken) =>
+        FinishAsync(jobId, attempt, JobStatus.Queued, AttemptOutcome.Interrupted, orderStatus: null,
+            "The worker stopped before the job finished; handed back to the queue.", TimeSpan.Zero, cancellationToken);
+
+    /// <summary>Extends the leases of the given jobs, where this replica still holds them.</summary>
+    public async Task RenewLeasesAsync(Guid[] jobIds, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        if (jobIds.Length == 0)
+        {
+            return;
+        }
+        await using var command = dataSource.CreateCommand("""
+            UPDATE jobs SET lease_expires_at = now() + @lease
+            WHERE id = ANY(@job_ids) AND worker_id = @worker_id AND status = @processing
+            """);
+        command.Parameters.AddWithValue("job_ids", jobIds);
+        command.Parameters.AddWithValue("lease", lease);
+        command.Parameters.AddWithValue("worker_id", identity.Id);
+        command.Parameters.AddWithValue("processing", JobStatus.Processing);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<bool> FinishAsync(Guid jobId, int attempt, string jobStatus, string outcome, string? orderStatus,
+        string? error, TimeSpan retryDelay, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             WITH job AS (
                 UPDATE jobs
-                SET status = @job_status, error = @error, completed_at = now(), updated_at = now()
-                WHERE id = @job_id AND status = @processing AND attempts = @attempt
-                RETURNING order_id, completed_at
+                SET status = @job_status, error = @error, lease_expires_at = NULL, updated_at = now(),
+                    run_at = now() + @retry_delay,
+                    completed_at = CASE WHEN @job_status IN (@completed, @dead) THEN now() END
+                WHERE id = @job_id AND status = @processing AND attempts = @attempt AND worker_id = @worker_id
+                RETURNING id, order_id, completed_at
+            ), attempt AS (
+                UPDATE job_attempts
+                SET finished_at = now(), outcome = @outcome, error = @error
+                FROM job
+                WHERE job_attempts.job_id = job.id AND job_attempts.attempt = @attempt
+            ), finished_order AS (
+                UPDATE orders
+                SET status = @order_status, updated_at = now(),
+                    completed_at = CASE WHEN @order_status = @order_completed THEN job.completed_at END
+                FROM job
+                WHERE @order_status IS NOT NULL AND orders.id = job.order_id AND orders.status = @pending
             )
-            UPDATE orders
-            SET status = @order_status, updated_at = now(),
-                completed_at = CASE WHEN @order_status = @order_completed THEN job.completed_at END
-            FROM job
-            WHERE orders.id = job.order_id AND orders.status = @pending
-            RETURNING orders.id
+            SELECT count(*) FROM job
             """);
         command.Parameters.AddWithValue("job_id", jobId);
         command.Parameters.AddWithValue("attempt", attempt);
+        command.Parameters.AddWithValue("worker_id", identity.Id);
         command.Parameters.AddWithValue("job_status", jobStatus);
-        command.Parameters.AddWithValue("order_status", orderStatus);
-        command.Parameters.AddWithValue("order_completed", OrderStatus.Completed);
-        command.Parameters.AddWithValue("error", (object?)error ?? DBNull.Value);
+        command.Parameters.AddWithValue("outcome", outcome);
+        command.Parameters.Add(new NpgsqlParameter<string?>("order_status", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = orderStatus });
+        command.Parameters.Add(new NpgsqlParameter<string?>("error", NpgsqlTypes.NpgsqlDbType.Text)
+        {
+            TypedValue = error is { Length: > MaxErrorLength } ? error[..MaxErrorLength] : error,
+        });
+        command.Parameters.AddWithValue("retry_delay", retryDelay);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
+        command.Parameters.AddWithValue("completed", JobStatus.Completed);
+        command.Parameters.AddWithValue("dead", JobStatus.Dead);
+        command.Parameters.AddWithValue("order_completed", OrderStatus.Completed);
         command.Parameters.AddWithValue("pending", OrderStatus.Pending);
 
-        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))! > 0;
     }
 }

@@ -1,0 +1,71 @@
+using Kata3.Api.Data;
+using Kata3.Api.Queue;
+using Kata3.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Kata3.Api.Apis;
+
+/// <summary>Jobs by status (dead letters above all) and sending dead jobs back to the queue.</summary>
+internal static class JobsApi
+{
+    public const int MaxPageSize = 100;
+
+    public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/jobs").WithTags("Jobs");
+
+        api.MapGet("/", ListJobsAsync);
+        api.MapPost("/{jobId:guid}/retry", RetryJobAsync);
+        api.MapPost("/dead/retry", RetryAllDeadAsync);
+
+        return app;
+    }
+
+    public static async Task<Results<Ok<JobPage>, ValidationProblem>> ListJobsAsync(
+        JobStore jobs, CancellationToken cancellationToken, string status = JobStatus.Dead, int page = 1, int pageSize = 20)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (status is not (JobStatus.Queued or JobStatus.Processing or JobStatus.Completed or JobStatus.Dead))
+            errors["status"] = ["'status' must be queued, processing, completed or dead."];
+        if (page < 1)
+            errors["page"] = ["'page' must be 1 or more."];
+        if (pageSize is < 1 or > MaxPageSize)
+            errors["pageSize"] = [$"'pageSize' must be between 1 and {MaxPageSize}."];
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        return TypedResults.Ok(await jobs.ListAsync(status, page, pageSize, cancellationToken));
+    }
+
+    public static async Task<Results<Accepted<JobRequeued>, ProblemHttpResult>> RetryJobAsync(
+        Guid jobId, JobStore jobs, JobPublisher publisher, CancellationToken cancellationToken)
+    {
+        var requeued = await jobs.RequeueDeadAsync(jobId, cancellationToken);
+        if (requeued.Count == 0)
+        {
+            return await jobs.GetStatusAsync(jobId, cancellationToken) is { } status
+                ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Job is not dead",
+                    detail: $"Job {jobId} is {status}; only dead jobs can be retried.")
+                : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Job not found",
+                    detail: $"There is no job with id {jobId}.");
+        }
+
+        await publisher.PublishAsync(requeued[0]);
+        return TypedResults.Accepted($"/orders/{requeued[0].OrderId}", new JobRequeued(jobId, requeued[0].OrderId, JobStatus.Queued));
+    }
+
+    public static async Task<Ok<DeadJobsRequeued>> RetryAllDeadAsync(
+        JobStore jobs, JobPublisher publisher, CancellationToken cancellationToken)
+    {
+        var requeued = await jobs.RequeueDeadAsync(jobId: null, cancellationToken);
+        await publisher.PublishAsync(requeued);
+        return TypedResults.Ok(new DeadJobsRequeued(requeued.Count));
+    }
+}
+
+public sealed record JobSummary(Guid JobId, Guid OrderId, string Status, int Attempts, string? Error, DateTimeOffset UpdatedAt);
+public sealed record JobPage(IReadOnlyList<JobSummary> Items, int Page, int PageSize, long Total);
+public sealed record JobRequeued(Guid JobId, Guid OrderId, string Status);
+public sealed record DeadJobsRequeued(int Requeued);
