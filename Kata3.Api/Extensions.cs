@@ -21,6 +21,7 @@ internal static class ApiExtensions
         builder.Services.AddSingleton<JobPublisher>();
 
         builder.Services.AddProblemDetails();
+        builder.AddClientRateLimiting();
         builder.Services.AddExceptionHandler<InfrastructureExceptionHandler>();
         builder.Services.AddOpenApi();
 

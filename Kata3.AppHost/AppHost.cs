@@ -27,6 +27,7 @@ builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)
     .WithReference(infra.Database).WaitFor(infra.Database)
     .WaitFor(api) // the API owns the schema: workers start once it is migrated
     .WithEnvironment("Worker__JobDuration", settings.JobDuration.ToString("c"))
+    .WithEnvironment("Worker__Concurrency", settings.WorkerConcurrency.ToString())
     .WithSettingsFrom(builder.Configuration, "Kata3:Worker", targetPrefix: "Worker:")
     .WithFailureSimulation(settings.FailureSimulation)
     .WithReplicas(settings.Workers)

@@ -11,6 +11,14 @@ public sealed class WorkerOptions
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan JobDuration { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Jobs in flight at once in this replica.</summary>
+    [Range(1, 1000)]
+    public int Concurrency { get; set; } = 1;
+
+    /// <summary>Most jobs started per second across all replicas (enforced in Redis); 0 = no limit.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxJobsPerSecond { get; set; }
+
     /// <summary>
     /// How long one blocking pop waits on the server before it returns empty. It bounds how long
     /// a stop waits for an idle worker, and stays well under the client timeout (see JobQueue).

@@ -12,7 +12,8 @@ internal static class JobsApi
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/jobs").WithTags("Jobs");
+        var api = app.MapGroup("/jobs").WithTags("Jobs")
+            .RequireRateLimiting(ClientRateLimiting.PolicyName);
 
         api.MapGet("/", ListJobsAsync);
         api.MapPost("/{jobId:guid}/retry", RetryJobAsync);

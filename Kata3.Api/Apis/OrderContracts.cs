@@ -1,7 +1,7 @@
 namespace Kata3.Api.Apis;
 
 /// <summary>The body of POST /orders. Members are nullable so that a missing field can be named.</summary>
-public sealed record CreateOrderRequest(string? Product, int? Quantity, decimal? Price);
+public sealed record CreateOrderRequest(string? Product, int? Quantity, decimal? Price, string? Priority = null);
 
 /// <summary>The body of a 202 answer: where the order stands and the trace that follows it.</summary>
 public sealed record OrderAccepted(string Message, Guid OrderId, Guid JobId, string Status, string? TraceId);
@@ -24,6 +24,7 @@ public sealed record JobDetails(
     int? MaxAttempts,
     string? Error,
     string? WorkerId,
+    string Priority,
     DateTimeOffset EnqueuedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? CompletedAt,
@@ -40,4 +41,4 @@ public sealed record AttemptDetails(
     string? Error);
 
 /// <summary>A validated order, ready to be stored.</summary>
-public sealed record NewOrder(string Product, int Quantity, decimal Price);
+public sealed record NewOrder(string Product, int Quantity, decimal Price, string Priority);

@@ -66,7 +66,7 @@ internal static class OrderRequestReader
         Validate(dto, errors);
         return errors.Count > 0
             ? (null, errors)
-            : (new NewOrder(dto.Product!.Trim(), dto.Quantity!.Value, dto.Price!.Value), errors);
+            : (new NewOrder(dto.Product!.Trim(), dto.Quantity!.Value, dto.Price!.Value, dto.Priority ?? JobPriority.Normal), errors);
     }
 
     /// <summary>
@@ -103,7 +103,7 @@ internal static class OrderRequestReader
     public static string Hash(NewOrder order, int simulateFailures) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n',
             order.Product, order.Quantity.ToString(CultureInfo.InvariantCulture),
-            order.Price.ToString("0.00", CultureInfo.InvariantCulture),
+            order.Price.ToString("0.00", CultureInfo.InvariantCulture), order.Priority,
             simulateFailures.ToString(CultureInfo.InvariantCulture)))));
 
     private static void Validate(CreateOrderRequest dto, Dictionary<string, string[]> errors)
@@ -124,6 +124,9 @@ internal static class OrderRequestReader
             errors["price"] = [$"'price' must be greater than 0 and at most {MaxPrice}."];
         else if (decimal.Round(dto.Price.Value, 2) != dto.Price.Value)
             errors["price"] = ["'price' must have at most two decimal places."];
+
+        if (dto.Priority is not null && !JobPriority.IsValid(dto.Priority))
+            errors["priority"] = ["'priority' must be high, normal or low."];
     }
 
     // System.Text.Json reports where it failed as a JSON path such as "$.quantity".

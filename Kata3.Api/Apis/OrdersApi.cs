@@ -14,7 +14,8 @@ internal static class OrdersApi
 
     public static IEndpointRouteBuilder MapOrdersApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/orders").WithTags("Orders");
+        var api = app.MapGroup("/orders").WithTags("Orders")
+            .RequireRateLimiting(ClientRateLimiting.PolicyName);
 
         api.MapPost("/", CreateOrderAsync)
             .Accepts<CreateOrderRequest>("application/json")
@@ -61,7 +62,7 @@ internal static class OrdersApi
 
             case CreateResult.Created created:
                 await services.Publisher.PublishAsync(new JobMessage(JobMessage.CurrentVersion, create.JobId,
-                    create.OrderId, created.EnqueuedAt, create.TraceParent, create.TraceState));
+                    create.OrderId, created.EnqueuedAt, create.TraceParent, create.TraceState, order.Priority));
                 services.Logger.LogInformation("Accepted order {OrderId} as job {JobId}", create.OrderId, create.JobId);
                 return Accepted(create.OrderId, create.JobId, "Order accepted; it will be processed in the background.", activity);
 

@@ -49,12 +49,12 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
                 SET status = @queued, run_at = now(), retry_base = attempts, simulate_failures = 0,
                     error = NULL, completed_at = NULL, updated_at = now()
                 WHERE status = @dead AND (@job_id::uuid IS NULL OR id = @job_id)
-                RETURNING id, order_id, enqueued_at, trace_parent, trace_state
+                RETURNING id, order_id, enqueued_at, trace_parent, trace_state, priority
             ), orders_back AS (
                 UPDATE orders SET status = @pending, updated_at = now()
                 FROM requeued WHERE orders.id = requeued.order_id
             )
-            SELECT id, order_id, enqueued_at, trace_parent, trace_state FROM requeued
+            SELECT id, order_id, enqueued_at, trace_parent, trace_state, priority FROM requeued
             """);
         command.Parameters.AddWithValue("queued", JobStatus.Queued);
         command.Parameters.AddWithValue("dead", JobStatus.Dead);

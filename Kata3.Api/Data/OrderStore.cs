@@ -39,8 +39,8 @@ internal sealed class OrderStore(NpgsqlDataSource dataSource)
                 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id, created_at
             )
-            INSERT INTO jobs (id, order_id, status, trace_parent, trace_state, enqueued_at, run_at, simulate_failures)
-            SELECT @job_id, id, @job_status, @trace_parent, @trace_state, created_at, created_at, @simulate_failures
+            INSERT INTO jobs (id, order_id, status, priority, trace_parent, trace_state, enqueued_at, run_at, simulate_failures)
+            SELECT @job_id, id, @job_status, @priority, @trace_parent, @trace_state, created_at, created_at, @simulate_failures
             FROM new_order
             RETURNING enqueued_at
             """))
@@ -54,6 +54,7 @@ internal sealed class OrderStore(NpgsqlDataSource dataSource)
             insert.Parameters.AddWithValue("request_hash", (object?)create.RequestHash ?? DBNull.Value);
             insert.Parameters.AddWithValue("job_id", create.JobId);
             insert.Parameters.AddWithValue("job_status", JobStatus.Queued);
+            insert.Parameters.AddWithValue("priority", create.Order.Priority);
             insert.Parameters.AddWithValue("trace_parent", (object?)create.TraceParent ?? DBNull.Value);
             insert.Parameters.AddWithValue("trace_state", (object?)create.TraceState ?? DBNull.Value);
             insert.Parameters.AddWithValue("simulate_failures", create.SimulateFailures);
@@ -87,7 +88,7 @@ internal sealed class OrderStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             SELECT o.id, o.product, o.quantity, o.price, o.status, o.created_at, o.updated_at, o.completed_at,
                    j.id, j.status, j.attempts, j.max_attempts, j.error, j.worker_id, j.enqueued_at, j.started_at,
-                   j.completed_at, CASE WHEN j.status = @queued THEN j.run_at END
+                   j.completed_at, CASE WHEN j.status = @queued THEN j.run_at END, j.priority
             FROM orders o
             LEFT JOIN LATERAL (
                 SELECT * FROM jobs WHERE jobs.order_id = o.id ORDER BY enqueued_at DESC LIMIT 1
@@ -126,6 +127,7 @@ internal sealed class OrderStore(NpgsqlDataSource dataSource)
             MaxAttempts: reader.IsDBNull(11) ? null : reader.GetInt32(11),
             Error: reader.IsDBNull(12) ? null : reader.GetString(12),
             WorkerId: reader.IsDBNull(13) ? null : reader.GetString(13),
+            Priority: reader.GetString(18),
             EnqueuedAt: reader.GetFieldValue<DateTimeOffset>(14),
             StartedAt: NullableTime(reader, 15),
             CompletedAt: NullableTime(reader, 16),

@@ -69,5 +69,10 @@ internal static class Schema
                 ADD COLUMN request_hash    text;
             CREATE UNIQUE INDEX orders_idempotency_key ON orders (idempotency_key) WHERE idempotency_key IS NOT NULL;
             """),
+        (3, """
+            -- Priorities: each has its own ready list in Redis; the row keeps it for re-delivery.
+            ALTER TABLE jobs ADD COLUMN priority text NOT NULL DEFAULT 'normal'
+                CHECK (priority IN ('high', 'normal', 'low'));
+            """),
     ];
 }

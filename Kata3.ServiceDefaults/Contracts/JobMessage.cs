@@ -14,14 +14,15 @@ public sealed record JobMessage(
     Guid OrderId,
     DateTimeOffset EnqueuedAt,
     string? TraceParent,
-    string? TraceState)
+    string? TraceState,
+    string Priority = JobPriority.Normal)
 {
     /// <summary>The only message layout in use; a consumer rejects any other.</summary>
     public const int CurrentVersion = 1;
 
     /// <summary>
     /// The message for a jobs row read as <c>SELECT id, order_id, enqueued_at, trace_parent,
-    /// trace_state</c>: how the API and the sweeper rebuild a message from PostgreSQL.
+    /// trace_state, priority</c>: how the API and the sweeper rebuild a message from PostgreSQL.
     /// </summary>
     public static JobMessage FromRow(DbDataReader row) => new(
         CurrentVersion,
@@ -29,7 +30,8 @@ public sealed record JobMessage(
         OrderId: row.GetGuid(1),
         EnqueuedAt: row.GetFieldValue<DateTimeOffset>(2),
         TraceParent: row.IsDBNull(3) ? null : row.GetString(3),
-        TraceState: row.IsDBNull(4) ? null : row.GetString(4));
+        TraceState: row.IsDBNull(4) ? null : row.GetString(4),
+        Priority: row.GetString(5));
 
     public string Serialize() => JsonSerializer.Serialize(this, JobMessageJsonContext.Default.JobMessage);
 

@@ -3,8 +3,20 @@ namespace Kata3.Contracts;
 /// <summary>The Redis keys shared by the producer (API) and the consumers (workers).</summary>
 public static class QueueKeys
 {
-    /// <summary>The ready queue: the API pushes on the left, workers take from the right (FIFO).</summary>
+    /// <summary>The normal-priority ready queue: the API pushes on the left, workers take from the right (FIFO).</summary>
     public const string Ready = "kata3:jobs:ready";
+
+    /// <summary>
+    /// One push per job, trimmed to a bounded length: an idle worker blocks on it (BLPOP) instead
+    /// of polling the three ready lists, and wakes as soon as anything is pushed.
+    /// </summary>
+    public const string Signal = "kata3:jobs:signal";
+
+    /// <summary>Counts fetches, to give lower priorities their guaranteed share.</summary>
+    public const string FetchCounter = "kata3:jobs:fetches";
+
+    /// <summary>Jobs started in the current one-second window, for Worker:MaxJobsPerSecond.</summary>
+    public const string RateWindow = "kata3:jobs:started-this-second";
 
     /// <summary>
     /// Ids of the jobs that are somewhere in Redis (ready or in a worker's hands). The sweeper
@@ -21,6 +33,9 @@ public static class QueueKeys
 
     /// <summary>Held by whichever replica is sweeping, so sweeps do not overlap.</summary>
     public const string SweeperLock = "kata3:sweeper:lock";
+
+    /// <summary>The ready queue of a priority (normal keeps the plain name).</summary>
+    public static string ReadyFor(string priority) => priority == JobPriority.Normal ? Ready : $"{Ready}:{priority}";
 
     /// <summary>
     /// A worker's in-hand list: a job is moved here atomically as it is taken, and removed only

@@ -2,12 +2,16 @@ using StackExchange.Redis;
 
 namespace Kata3.Contracts;
 
-/// <summary>Putting jobs on the ready queue, the one way both the API and the sweeper do it.</summary>
+/// <summary>Putting jobs on the ready queues, the one way both the API and the sweeper do it.</summary>
 public static class ReadyQueue
 {
+    /// <summary>How many wake-up signals may wait; more would only wake idle workers for nothing.</summary>
+    public const int MaxSignals = 1000;
+
     /// <summary>
-    /// Pushes the jobs (oldest first, so they are taken first) and records them as enqueued, in
-    /// one MULTI so the list and the set cannot disagree.
+    /// Pushes the jobs (oldest first, so they are taken first) onto their priority's list,
+    /// records them as enqueued and wakes idle workers, in one MULTI so the lists and the set
+    /// cannot disagree.
     /// </summary>
     public static async Task PushAsync(IDatabase db, IReadOnlyCollection<JobMessage> messages)
     {
@@ -17,8 +21,14 @@ public static class ReadyQueue
         }
 
         var transaction = db.CreateTransaction();
-        _ = transaction.ListLeftPushAsync(QueueKeys.Ready, messages.Select(m => (RedisValue)m.Serialize()).ToArray());
+        foreach (var byPriority in messages.GroupBy(m => m.Priority ?? JobPriority.Normal))
+        {
+            _ = transaction.ListLeftPushAsync(QueueKeys.ReadyFor(byPriority.Key),
+                byPriority.Select(m => (RedisValue)m.Serialize()).ToArray());
+        }
         _ = transaction.SetAddAsync(QueueKeys.Enqueued, messages.Select(m => (RedisValue)m.JobId.ToString()).ToArray());
+        _ = transaction.ListLeftPushAsync(QueueKeys.Signal, Enumerable.Repeat((RedisValue)1, Math.Min(messages.Count, MaxSignals)).ToArray());
+        _ = transaction.ListTrimAsync(QueueKeys.Signal, 0, MaxSignals - 1);
         await transaction.ExecuteAsync();
     }
 }

@@ -5,9 +5,10 @@ using Microsoft.Extensions.Options;
 namespace Kata3.Worker.Jobs;
 
 /// <summary>
-/// The loop around <see cref="JobProcessor"/>: fetch one job, process it, acknowledge it, again.
-/// On stop it takes no new job and gives the one in hand ShutdownTimeout to finish; after that
-/// the job is handed straight back to the queue.
+/// The loop around <see cref="JobProcessor"/>: while a slot is free (Concurrency slots), take
+/// jobs and process each in its own task; when none is ready, block until one is pushed. On stop
+/// it takes no new job and gives those in hand ShutdownTimeout to finish; after that they are
+/// handed straight back to the queue.
 /// </summary>
 internal sealed class JobConsumer(
     JobQueue queue,
@@ -18,6 +19,9 @@ internal sealed class JobConsumer(
 {
     // Cancelled only when a stop runs out of time; the stopping token merely ends fetching.
     private readonly CancellationTokenSource _abort = new();
+    private readonly SemaphoreSlim _slots = new(options.Value.Concurrency, options.Value.Concurrency);
+    private readonly Backoff _backoff = new(TimeSpan.FromMilliseconds(200), options.Value.MaxBackoff);
+    private readonly List<Task> _running = [];
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -38,40 +42,94 @@ internal sealed class JobConsumer(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var backoff = new Backoff(TimeSpan.FromMilliseconds(200), options.Value.MaxBackoff);
         while (!stoppingToken.IsCancellationRequested)
         {
             heartbeat.Beat();
             try
             {
-                await ConsumeOneAsync(stoppingToken);
-                backoff.Reset();
+                await _slots.WaitAsync(stoppingToken);
+                var free = 1;
+                while (free < options.Value.Concurrency && _slots.Wait(0))
+                {
+                    free++;
+                }
+                await FetchAndStartAsync(free, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
             }
             catch (Exception ex)
             {
-                var pause = backoff.Next();
-                logger.LogError(ex, "Consume loop failed; retrying in {Pause}", pause);
-                try
-                {
-                    await Task.Delay(pause, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
+                await PauseAfterAsync(ex, stoppingToken);
             }
         }
+
+        await Task.WhenAll(Snapshot());
         logger.LogInformation("Stopped taking jobs");
     }
 
-    private async Task ConsumeOneAsync(CancellationToken stoppingToken)
+    private async Task FetchAndStartAsync(int free, CancellationToken stoppingToken)
     {
-        // Not cancellable: the server gives up after FetchTimeout, which bounds how long a stop waits.
-        var entry = await queue.FetchAsync();
-        if (entry is null)
+        IReadOnlyList<string> entries = [];
+        try
         {
-            return;
+            (entries, var throttled) = await queue.TakeAsync(free);
+            if (throttled is { } wait)
+            {
+                await Task.Delay(wait, stoppingToken);
+            }
+            else if (entries.Count == 0)
+            {
+                // Not cancellable: the server gives up after FetchTimeout, which bounds how long a stop waits.
+                await queue.WaitForWorkAsync();
+            }
+            else
+            {
+                _backoff.Reset();
+            }
         }
+        finally
+        {
+            if (entries.Count < free)
+            {
+                _slots.Release(free - entries.Count);
+            }
+        }
+
+        foreach (var entry in entries)
+        {
+            var task = RunAsync(entry, stoppingToken);
+            lock (_running)
+            {
+                _running.Add(task);
+            }
+        }
+    }
+
+    private async Task RunAsync(string entry, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Yield();
+            await HandleAsync(entry, stoppingToken);
+        }
+        catch (Exception ex)
+        {
+            await PauseAfterAsync(ex, stoppingToken);
+        }
+        finally
+        {
+            _slots.Release();
+            lock (_running)
+            {
+                _running.RemoveAll(t => t.IsCompleted);
+            }
+        }
+    }
+
+    private async Task HandleAsync(string entry, CancellationToken stoppingToken)
+    {
         if (stoppingToken.IsCancellationRequested)
         {
             await queue.ReturnAsync(entry);
@@ -117,9 +175,32 @@ internal sealed class JobConsumer(
         }
     }
 
+    // A failing Redis or PostgreSQL: pause this slot (and so, with all slots failing, the replica).
+    private async Task PauseAfterAsync(Exception ex, CancellationToken stoppingToken)
+    {
+        var pause = _backoff.Next();
+        logger.LogError(ex, "Consuming failed; pausing {Pause}", pause);
+        try
+        {
+            await Task.Delay(pause, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private Task[] Snapshot()
+    {
+        lock (_running)
+        {
+            return [.. _running];
+        }
+    }
+
     public override void Dispose()
     {
         _abort.Dispose();
+        _slots.Dispose();
         base.Dispose();
     }
 }
@@ -127,14 +208,19 @@ internal sealed class JobConsumer(
 /// <summary>A doubling pause, capped; its state outlives one loop iteration.</summary>
 internal sealed class Backoff(TimeSpan initial, TimeSpan max)
 {
-    private TimeSpan? _next;
+    private long _nextTicks;
 
     public TimeSpan Next()
     {
-        var current = _next ?? initial;
-        _next = TimeSpan.FromTicks(Math.Min(max.Ticks, current.Ticks * 2));
-        return current;
+        long current, next;
+        do
+        {
+            current = Interlocked.Read(ref _nextTicks);
+            next = Math.Min(max.Ticks, Math.Max(current, initial.Ticks) * 2);
+        }
+        while (Interlocked.CompareExchange(ref _nextTicks, next, current) != current);
+        return TimeSpan.FromTicks(Math.Max(current, initial.Ticks));
     }
 
-    public void Reset() => _next = null;
+    public void Reset() => Interlocked.Exchange(ref _nextTicks, 0);
 }

@@ -43,7 +43,7 @@ internal sealed class SweepStore(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<JobMessage>> DueJobsAsync(int limit, TimeSpan grace, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT id, order_id, enqueued_at, trace_parent, trace_state
+            SELECT id, order_id, enqueued_at, trace_parent, trace_state, priority
             FROM jobs
             WHERE status = @queued AND run_at <= now() AND enqueued_at <= now() - @grace
             ORDER BY run_at

@@ -7,8 +7,10 @@ using StackExchange.Redis;
 namespace Kata3.Worker.Queue;
 
 /// <summary>
-/// The consumer's side of the Redis queue. A taken job is moved atomically (BLMOVE) from the ready
-/// list to this replica's in-hand list, and leaves that list only once its outcome is recorded.
+/// The consumer's side of the Redis queues. A taken job is moved atomically (LMOVE, in a script
+/// that also applies priorities and the global rate limit) from a ready list to this replica's
+/// in-hand list, and leaves that list only once its outcome is recorded. An idle replica blocks
+/// on the signal list (BLPOP) until something is pushed.
 /// </summary>
 internal sealed class JobQueue(
     IConnectionMultiplexer redis,
@@ -19,14 +21,72 @@ internal sealed class JobQueue(
 {
     private readonly RedisKey _inHand = QueueKeys.Processing(identity.Id);
 
-    /// <summary>Waits up to FetchTimeout for a job; null when none came.</summary>
-    public async Task<string?> FetchAsync()
+    // Takes up to ARGV[1] jobs, high before normal before low, except that every 5th fetch looks
+    // at normal first and every 10th at low first, so a flood of high jobs cannot starve the rest.
+    // With ARGV[2] > 0 it starts at most that many jobs per second across all replicas.
+    private const string FetchScript = """
+        local wanted = tonumber(ARGV[1])
+        local limit = tonumber(ARGV[2])
+        if limit > 0 then
+          local used = tonumber(redis.call('GET', KEYS[6]) or '0')
+          if used >= limit then
+            local ttl = redis.call('PTTL', KEYS[6])
+            if ttl < 1 then ttl = 1 end
+            return {'throttled', tostring(ttl)}
+          end
+          wanted = math.min(wanted, limit - used)
+        end
+        local taken = {'jobs'}
+        while #taken <= wanted do
+          local n = redis.call('INCR', KEYS[5])
+          local order = {1, 2, 3}
+          if n % 10 == 0 then order = {3, 2, 1} elseif n % 5 == 0 then order = {2, 3, 1} end
+          local entry = false
+          for _, i in ipairs(order) do
+            entry = redis.call('LMOVE', KEYS[i], KEYS[4], 'RIGHT', 'LEFT')
+            if entry then break end
+          end
+          if not entry then break end
+          taken[#taken + 1] = entry
+        end
+        if limit > 0 and #taken > 1 then
+          if redis.call('INCRBY', KEYS[6], #taken - 1) == #taken - 1 then
+            redis.call('PEXPIRE', KEYS[6], 1000)
+          end
+        end
+        return taken
+        """;
+
+    private readonly RedisKey[] _fetchKeys =
+    [
+        QueueKeys.ReadyFor(JobPriority.High), QueueKeys.ReadyFor(JobPriority.Normal), QueueKeys.ReadyFor(JobPriority.Low),
+        QueueKeys.Processing(identity.Id), QueueKeys.FetchCounter, QueueKeys.RateWindow,
+    ];
+
+    /// <summary>
+    /// Moves up to <paramref name="max"/> jobs to this replica's in-hand list without waiting.
+    /// When the global rate limit is reached, returns none and how long until it lifts.
+    /// </summary>
+    public async Task<(IReadOnlyList<string> Entries, TimeSpan? Throttled)> TakeAsync(int max)
+    {
+        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(FetchScript, _fetchKeys,
+            [max, options.Value.MaxJobsPerSecond]))!;
+        if ((string?)result[0] == "throttled")
+        {
+            return ([], TimeSpan.FromMilliseconds((long)result[1]));
+        }
+        return (result.Skip(1).Select(r => (string)r!).ToList(), null);
+    }
+
+    /// <summary>
+    /// Blocks until something is pushed or FetchTimeout passes, on the blocking connection: the
+    /// finite server timeout, well under the client's, means no orphaned pop is ever left behind.
+    /// </summary>
+    public async Task WaitForWorkAsync()
     {
         var db = await blocking.GetDatabaseAsync();
         var timeoutSeconds = options.Value.FetchTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
-        // LPUSH by the API + take from the RIGHT = first in, first out.
-        var result = await db.ExecuteAsync("BLMOVE", QueueKeys.Ready, _inHand, "RIGHT", "LEFT", timeoutSeconds);
-        return result.IsNull ? null : (string?)result;
+        await db.ExecuteAsync("BLPOP", QueueKeys.Signal, timeoutSeconds);
     }
 
     /// <summary>The job's outcome is durable (or it needs no run): forget the entry.</summary>
@@ -38,14 +98,8 @@ internal sealed class JobQueue(
         await transaction.ExecuteAsync();
     }
 
-    /// <summary>Hands a job back unprocessed, to the head of the queue so it is the next one taken.</summary>
-    public async Task ReturnAsync(string entry)
-    {
-        var transaction = redis.GetDatabase().CreateTransaction();
-        _ = transaction.ListRemoveAsync(_inHand, entry, count: 1);
-        _ = transaction.ListRightPushAsync(QueueKeys.Ready, entry);
-        await transaction.ExecuteAsync();
-    }
+    /// <summary>Hands a job back unprocessed, to the head of its queue so it is the next one taken.</summary>
+    public Task ReturnAsync(string entry) => MoveBackAsync(identity.Id, entry);
 
     /// <summary>Moves an entry no worker can run aside, with why, instead of retrying it forever.</summary>
     public async Task SetAsideAsync(string entry, string reason, Guid? jobId)
@@ -132,15 +186,25 @@ internal sealed class JobQueue(
 
     public Task PushAsync(IReadOnlyCollection<JobMessage> messages) => ReadyQueue.PushAsync(redis.GetDatabase(), messages);
 
-    // Newest first onto the head of the queue, so the oldest ends up taken first.
+    // Newest first onto the head of its queue, so the oldest ends up taken first.
     private async Task<int> MoveBackAsync(string workerId)
     {
-        var db = redis.GetDatabase();
-        var moved = 0;
-        while (!(await db.ListMoveAsync(QueueKeys.Processing(workerId), QueueKeys.Ready, ListSide.Left, ListSide.Right)).IsNull)
+        var entries = await redis.GetDatabase().ListRangeAsync(QueueKeys.Processing(workerId));
+        foreach (var entry in entries)
         {
-            moved++;
+            await MoveBackAsync(workerId, entry!);
         }
-        return moved;
+        return entries.Length;
+    }
+
+    private async Task MoveBackAsync(string workerId, string entry)
+    {
+        // An entry that does not parse goes back to the normal list; the next taker sets it aside.
+        var priority = JobMessage.TryParse(entry)?.Priority;
+        var transaction = redis.GetDatabase().CreateTransaction();
+        _ = transaction.ListRemoveAsync(QueueKeys.Processing(workerId), entry, count: 1);
+        _ = transaction.ListRightPushAsync(QueueKeys.ReadyFor(JobPriority.IsValid(priority) ? priority! : JobPriority.Normal), entry);
+        _ = transaction.ListLeftPushAsync(QueueKeys.Signal, 1);
+        await transaction.ExecuteAsync();
     }
 }

@@ -1,0 +1,66 @@
+using System.Net;
+using System.Net.Http.Json;
+using Kata3.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Kata3.Tests.FlowControl;
+
+/// <summary>The global job-start limit (in Redis, across replicas) and the API's per-client limit.</summary>
+public sealed class RateLimitTests(RateLimitedApp app, ITestOutputHelper output) : IClassFixture<RateLimitedApp>
+{
+    [Fact]
+    public async Task JobStartsStayUnderTheGlobalLimitWhateverTheNumberOfReplicas()
+    {
+        var accepted = new List<Guid>();
+        for (var i = 0; i < 20; i++)
+        {
+            accepted.Add((await app.PostOrderAsync($"limited-{i}")).OrderId);
+        }
+
+        var orders = new List<OrderBody>();
+        foreach (var id in accepted)
+        {
+            orders.Add(await app.WaitForOrderAsync(id, TimeSpan.FromSeconds(60), "completed"));
+        }
+
+        // Ten slots could start twenty instant jobs in well under a second; at five per one-second
+        // window, twenty starts take four windows, the two between first and last full ones.
+        var starts = orders.Select(o => o.Job!.StartedAt!.Value).Order().ToList();
+        var span = starts[^1] - starts[0];
+        output.WriteLine($"20 jobs at most 5/s on 2 replicas x 5 slots: starts spread over {span.TotalSeconds:0.00} s");
+        Assert.True(span >= TimeSpan.FromSeconds(1.9), $"20 starts within {span.TotalSeconds:0.00} s");
+        for (var i = 0; i + 10 < starts.Count; i++)
+        {
+            // Eleven starts take three windows, with a full one between the first and the last
+            // (less a little: a start is stamped when the job is claimed, just after it is taken).
+            Assert.True(starts[i + 10] - starts[i] >= TimeSpan.FromSeconds(0.9),
+                $"11 starts within {(starts[i + 10] - starts[i]).TotalMilliseconds:0} ms");
+        }
+        Assert.True(orders.Select(o => o.Job!.WorkerId).Distinct().Count() > 1, "only one replica ran jobs");
+    }
+
+    [Fact]
+    public async Task ClientOverItsRequestLimitGets429WithRetryAfterAndNothingIsWritten()
+    {
+        var before = await app.CountRowsAsync("orders");
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 60).Select(i =>
+            app.Api.PostAsJsonAsync("/orders", new { product = $"burst-{i}", quantity = 1, price = 1 })));
+
+        var accepted = responses.Count(r => r.StatusCode == HttpStatusCode.Accepted);
+        var refused = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.Equal(60, accepted + refused.Count);
+        Assert.NotEmpty(refused);
+        Assert.All(refused, r =>
+        {
+            Assert.True(r.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "no Retry-After");
+            Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+        });
+        Assert.Equal(before + accepted, await app.CountRowsAsync("orders"));
+
+        // The bucket refills: the client is served again.
+        await Eventually.Async(async () =>
+            (await app.Api.GetAsync($"/orders/{Guid.NewGuid()}")).StatusCode == HttpStatusCode.NotFound,
+            TimeSpan.FromSeconds(10), () => "still refused after the bucket should have refilled");
+    }
+}
