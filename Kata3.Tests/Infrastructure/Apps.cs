@@ -8,3 +8,45 @@ public sealed class ThreeWorkersApp() : Kata3App(workers: 3, jobDuration: TimeSp
 
 /// <summary>Two replicas and long jobs, so a replica can be stopped while it holds one.</summary>
 public sealed class LongJobsApp() : Kata3App(workers: 2, jobDuration: TimeSpan.FromSeconds(4));
+
+/// <summary>
+/// Three replicas, five-second jobs and a three-second lease: a replica can be killed or stopped
+/// while it holds a job, a dead one is noticed within seconds (by a replica left idle), and a
+/// one-second shutdown timeout is much shorter than any job.
+/// </summary>
+public sealed class WorkerFailureApp() : Kata3App(workers: 3, jobDuration: TimeSpan.FromSeconds(5),
+    "--Kata3:Worker:LeaseDuration=00:00:03",
+    "--Kata3:Worker:ShutdownTimeout=00:00:01");
+
+/// <summary>
+/// Two replicas and two-second jobs, for stopping Redis or PostgreSQL under them; a failing consume
+/// loop pauses at most 2 s, so the replicas are back at work soon after an outage ends.
+/// </summary>
+public sealed class OutageApp() : Kata3App(workers: 2, jobDuration: TimeSpan.FromSeconds(2),
+    "--Kata3:Worker:LeaseDuration=00:00:03",
+    "--Kata3:Worker:MaxBackoff=00:00:02");
+
+/// <summary>Two replicas, short jobs and quick retries: at most three attempts, 0.2 s apart and more.</summary>
+public sealed class RetryApp() : Kata3App(workers: 2, jobDuration: TimeSpan.FromMilliseconds(300),
+    "--Kata3:Worker:Retry:MaxAttempts=3",
+    "--Kata3:Worker:Retry:BaseDelay=00:00:00.2",
+    "--Kata3:Worker:Retry:MaxDelay=00:00:01");
+
+// One app per collection: the classes of a collection share it, one test at a time.
+[CollectionDefinition(Name)]
+public sealed class WorkerFailureCollection : ICollectionFixture<WorkerFailureApp>
+{
+    public const string Name = "Worker failures";
+}
+
+[CollectionDefinition(Name)]
+public sealed class OutageCollection : ICollectionFixture<OutageApp>
+{
+    public const string Name = "Infrastructure outages";
+}
+
+[CollectionDefinition(Name)]
+public sealed class RetryCollection : ICollectionFixture<RetryApp>
+{
+    public const string Name = "Retries and dead jobs";
+}

@@ -5,23 +5,30 @@ using Kata3.Contracts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using StackExchange.Redis;
 
 namespace Kata3.Tests.Infrastructure;
 
 /// <summary>
-/// The real AppHost, started once per test class: Redis and PostgreSQL (throwaway data), the API
-/// and the workers. Subclasses choose the replica count and job duration.
+/// The real AppHost, started once per test class or collection: Redis and PostgreSQL (throwaway data), the API
+/// and the workers. Subclasses choose the replica count and job duration, and may pass further
+/// AppHost arguments (e.g. "--Kata3:Worker:LeaseDuration=00:00:03").
 /// </summary>
-public abstract class Kata3App(int workers, TimeSpan jobDuration) : IAsyncLifetime
+public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[] extraArgs) : IAsyncLifetime
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(90);
 
     private DistributedApplication? _app;
     private NpgsqlDataSource? _database;
+    private ConnectionMultiplexer? _redis;
 
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The app has not started.");
     public NpgsqlDataSource Database => _database ?? throw new InvalidOperationException("The app has not started.");
+    /// <summary>The test's own Redis connection (not the app's), for looking at and tampering with the queue.</summary>
+    public IDatabase Redis => _redis?.GetDatabase() ?? throw new InvalidOperationException("The app has not started.");
     public HttpClient Api { get; private set; } = null!;
+    /// <summary>How many worker replicas the app was started with.</summary>
+    public int Workers => workers;
 
     public async Task InitializeAsync()
     {
@@ -31,6 +38,7 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration) : IAsyncLifeti
                 "--Kata3:EphemeralData=true",
                 $"--Kata3:Workers={workers}",
                 $"--Kata3:JobDuration={jobDuration:c}",
+                .. extraArgs,
             ],
             cts.Token);
         // No dashboard runs in tests, so nothing receives OTLP: exporting (and retrying) into
@@ -48,8 +56,14 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration) : IAsyncLifeti
         await _app.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Api, cts.Token).WaitAsync(DefaultTimeout, cts.Token);
 
         Api = _app.CreateHttpClient(ResourceNames.Api);
-        var connectionString = await _app.GetConnectionStringAsync(ResourceNames.Database, cts.Token);
+        var connectionString = await _app.GetConnectionStringAsync(ResourceNames.Database, cts.Token).AsTask().WaitAsync(DefaultTimeout, cts.Token);
         _database = NpgsqlDataSource.Create(connectionString!);
+        var redisConfig = ConfigurationOptions.Parse((await _app.GetConnectionStringAsync(ResourceNames.Redis, cts.Token)
+            .AsTask().WaitAsync(DefaultTimeout, cts.Token))!);
+        // Reconnects by itself after Redis is restarted, like the app's own clients.
+        redisConfig.AbortOnConnectFail = false;
+        redisConfig.ClientName = "kata3-tests";
+        _redis = await ConnectionMultiplexer.ConnectAsync(redisConfig).WaitAsync(DefaultTimeout, cts.Token);
 
         await WaitForHealthyWorkersAsync(workers, cts.Token);
     }
@@ -57,6 +71,11 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration) : IAsyncLifeti
     public async Task DisposeAsync()
     {
         Api?.Dispose();
+        if (_redis is not null)
+        {
+            await _redis.CloseAsync();
+            await _redis.DisposeAsync();
+        }
         // Close our connections first, or PostgreSQL waits for them and is killed uncleanly.
         if (_database is not null)
         {
@@ -148,4 +167,13 @@ public sealed record OrderBody(
 
 public sealed record JobBody(
     Guid JobId, string Status, int Attempts, string? Error, string? WorkerId,
-    DateTimeOffset EnqueuedAt, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt);
+    DateTimeOffset EnqueuedAt, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt,
+    int? MaxAttempts = null, DateTimeOffset? NextAttemptAt = null, IReadOnlyList<AttemptBody>? History = null)
+{
+    /// <summary>The attempts in the order they were made.</summary>
+    public IReadOnlyList<AttemptBody> OrderedHistory => [.. (History ?? []).OrderBy(a => a.Attempt)];
+}
+
+/// <summary>One attempt of a job: outcome null while it runs, else completed, failed, dead, interrupted or abandoned.</summary>
+public sealed record AttemptBody(
+    int Attempt, string? WorkerId, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Outcome, string? Error);

@@ -37,15 +37,15 @@ internal sealed class SweepStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Queued jobs that are due (oldest first). A fresh job gets a grace period, so the API's own
-    /// push is not raced; a retry is due at its run_at.
+    /// Queued jobs that are due (oldest first). A never-attempted job gets a grace period, so the
+    /// API's own push is not raced; a retry is due at its run_at.
     /// </summary>
     public async Task<IReadOnlyList<JobMessage>> DueJobsAsync(int limit, TimeSpan grace, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             SELECT id, order_id, enqueued_at, trace_parent, trace_state, priority
             FROM jobs
-            WHERE status = @queued AND run_at <= now() AND enqueued_at <= now() - @grace
+            WHERE status = @queued AND run_at <= now() AND (attempts > 0 OR enqueued_at <= now() - @grace)
             ORDER BY run_at
             LIMIT @limit
             """);
