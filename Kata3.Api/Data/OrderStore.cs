@@ -1,4 +1,5 @@
 using Kata3.Api.Apis;
+using Kata3.Batching;
 using Kata3.Contracts;
 using Npgsql;
 
@@ -23,47 +24,75 @@ internal abstract record CreateResult
 }
 
 /// <summary>Reads and writes orders and their jobs.</summary>
-internal sealed class OrderStore(NpgsqlDataSource dataSource)
+internal sealed class OrderStore : IAsyncDisposable
 {
-    /// <summary>
-    /// Inserts the order (pending) and its job (queued) atomically: one statement, one
-    /// transaction. A second order under an existing idempotency key inserts nothing; the unique
-    /// index makes concurrent requests with one key wait for the first and then find it.
-    /// </summary>
-    public async Task<CreateResult> CreateAsync(OrderToCreate create, CancellationToken cancellationToken)
+    private readonly NpgsqlDataSource dataSource;
+    private readonly GroupCommit<OrderToCreate, DateTimeOffset?> _inserts;
+
+    public OrderStore(NpgsqlDataSource dataSource)
     {
-        await using (var insert = dataSource.CreateCommand("""
-            WITH new_order AS (
+        this.dataSource = dataSource;
+        _inserts = new GroupCommit<OrderToCreate, DateTimeOffset?>("insert orders", InsertBatchAsync);
+    }
+
+    public ValueTask DisposeAsync() => _inserts.DisposeAsync();
+
+    /// <summary>The orders and jobs of a batch in one statement; per order its enqueue time, or null when its key was taken.</summary>
+    private async Task<IReadOnlyList<DateTimeOffset?>> InsertBatchAsync(IReadOnlyList<OrderToCreate> batch, CancellationToken cancellationToken)
+    {
+        await using var insert = dataSource.CreateCommand("""
+            WITH input AS (
+                SELECT * FROM unnest(@order_ids::uuid[], @job_ids::uuid[], @products::text[], @quantities::int[],
+                                     @prices::numeric[], @priorities::text[], @keys::text[], @hashes::text[],
+                                     @simulate::int[], @trace_parents::text[], @trace_states::text[])
+                    AS i(order_id, job_id, product, quantity, price, priority, idempotency_key, request_hash,
+                         simulate_failures, trace_parent, trace_state)
+            ), new_orders AS (
                 INSERT INTO orders (id, product, quantity, price, status, idempotency_key, request_hash)
-                VALUES (@order_id, @product, @quantity, @price, @order_status, @idempotency_key, @request_hash)
+                SELECT order_id, product, quantity, price, @order_status, idempotency_key, request_hash FROM input
                 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id, created_at
             )
             INSERT INTO jobs (id, order_id, status, priority, trace_parent, trace_state, enqueued_at, run_at, simulate_failures)
-            SELECT @job_id, id, @job_status, @priority, @trace_parent, @trace_state, created_at, created_at, @simulate_failures
-            FROM new_order
-            RETURNING enqueued_at
-            """))
-        {
-            insert.Parameters.AddWithValue("order_id", create.OrderId);
-            insert.Parameters.AddWithValue("product", create.Order.Product);
-            insert.Parameters.AddWithValue("quantity", create.Order.Quantity);
-            insert.Parameters.AddWithValue("price", create.Order.Price);
-            insert.Parameters.AddWithValue("order_status", OrderStatus.Pending);
-            insert.Parameters.AddWithValue("idempotency_key", (object?)create.IdempotencyKey ?? DBNull.Value);
-            insert.Parameters.AddWithValue("request_hash", (object?)create.RequestHash ?? DBNull.Value);
-            insert.Parameters.AddWithValue("job_id", create.JobId);
-            insert.Parameters.AddWithValue("job_status", JobStatus.Queued);
-            insert.Parameters.AddWithValue("priority", create.Order.Priority);
-            insert.Parameters.AddWithValue("trace_parent", (object?)create.TraceParent ?? DBNull.Value);
-            insert.Parameters.AddWithValue("trace_state", (object?)create.TraceState ?? DBNull.Value);
-            insert.Parameters.AddWithValue("simulate_failures", create.SimulateFailures);
+            SELECT input.job_id, new_orders.id, @job_status, input.priority, input.trace_parent, input.trace_state,
+                   new_orders.created_at, new_orders.created_at, input.simulate_failures
+            FROM new_orders JOIN input ON input.order_id = new_orders.id
+            RETURNING order_id, enqueued_at
+            """);
+        insert.Parameters.AddWithValue("order_ids", batch.Select(c => c.OrderId).ToArray());
+        insert.Parameters.AddWithValue("job_ids", batch.Select(c => c.JobId).ToArray());
+        insert.Parameters.AddWithValue("products", batch.Select(c => c.Order.Product).ToArray());
+        insert.Parameters.AddWithValue("quantities", batch.Select(c => c.Order.Quantity).ToArray());
+        insert.Parameters.AddWithValue("prices", batch.Select(c => c.Order.Price).ToArray());
+        insert.Parameters.AddWithValue("priorities", batch.Select(c => c.Order.Priority).ToArray());
+        insert.Parameters.AddWithValue("keys", batch.Select(c => c.IdempotencyKey).ToArray());
+        insert.Parameters.AddWithValue("hashes", batch.Select(c => c.RequestHash).ToArray());
+        insert.Parameters.AddWithValue("simulate", batch.Select(c => c.SimulateFailures).ToArray());
+        insert.Parameters.AddWithValue("trace_parents", batch.Select(c => c.TraceParent).ToArray());
+        insert.Parameters.AddWithValue("trace_states", batch.Select(c => c.TraceState).ToArray());
+        insert.Parameters.AddWithValue("order_status", OrderStatus.Pending);
+        insert.Parameters.AddWithValue("job_status", JobStatus.Queued);
 
-            // Npgsql reads timestamptz as a UTC DateTime.
-            if (await insert.ExecuteScalarAsync(cancellationToken) is DateTime enqueuedAt)
-            {
-                return new CreateResult.Created(new DateTimeOffset(enqueuedAt, TimeSpan.Zero));
-            }
+        var enqueued = new Dictionary<Guid, DateTimeOffset>();
+        await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            enqueued[reader.GetGuid(0)] = reader.GetFieldValue<DateTimeOffset>(1);
+        }
+        return batch.Select(c => enqueued.TryGetValue(c.OrderId, out var at) ? at : (DateTimeOffset?)null).ToList();
+    }
+
+    /// <summary>
+    /// Inserts the order (pending) and its job (queued) atomically: one statement, one
+    /// transaction, shared with whatever other requests arrived meanwhile (group commit). A
+    /// second order under an existing idempotency key inserts nothing; the unique index makes
+    /// concurrent requests with one key wait for the first and then find it.
+    /// </summary>
+    public async Task<CreateResult> CreateAsync(OrderToCreate create, CancellationToken cancellationToken)
+    {
+        if (await _inserts.SubmitAsync(create, cancellationToken) is { } enqueuedAt)
+        {
+            return new CreateResult.Created(enqueuedAt);
         }
 
         await using var existing = dataSource.CreateCommand("""

@@ -40,8 +40,7 @@ internal sealed class JobProcessor(
 
         logger.LogInformation("Received job {JobId} for order {OrderId} on {WorkerId}", message.JobId, message.OrderId, identity.Id);
 
-        var o = options.Value;
-        var claim = await store.ClaimAsync(message.JobId, o.LeaseDuration, o.Retry.MaxAttempts, abort);
+        var claim = await store.ClaimAsync(message.JobId, abort);
         if (claim is null)
         {
             if (!await store.ExistsAsync(message.JobId, abort))

@@ -1,4 +1,6 @@
+using Kata3.Batching;
 using Kata3.Contracts;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Kata3.Worker.Jobs;
@@ -10,26 +12,55 @@ internal sealed record ClaimedJob(int Attempt, int MaxAttempts, int SimulateFail
 /// Records a job's progress in PostgreSQL. Every change is conditional on the state it expects
 /// (status, attempt and worker), so a late or duplicate delivery cannot undo a newer outcome.
 /// </summary>
-internal sealed class JobStore(NpgsqlDataSource dataSource, WorkerIdentity identity)
+internal sealed class JobStore : IAsyncDisposable
 {
     private const int MaxErrorLength = 2000;
+
+    private readonly NpgsqlDataSource dataSource;
+    private readonly WorkerIdentity identity;
+    private readonly IOptions<WorkerOptions> options;
+    private readonly GroupCommit<Guid, ClaimedJob?> _claims;
+    private readonly GroupCommit<(Guid, int), bool> _completions;
+
+    public JobStore(NpgsqlDataSource dataSource, WorkerIdentity identity, IOptions<WorkerOptions> options)
+    {
+        this.dataSource = dataSource;
+        this.identity = identity;
+        this.options = options;
+        _claims = new GroupCommit<Guid, ClaimedJob?>("claim jobs", ClaimBatchAsync);
+        _completions = new GroupCommit<(Guid, int), bool>("complete jobs", CompleteBatchAsync);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _claims.DisposeAsync();
+        await _completions.DisposeAsync();
+    }
 
     /// <summary>
     /// Claims the job for this replica with a lease: a queued job that is due, or one whose
     /// previous holder's lease ran out (that attempt is marked abandoned). Null when the job is
     /// not claimable now (finished, leased by a live worker, waiting for a retry, or unknown).
+    /// Concurrent claims share one statement (group commit).
     /// </summary>
-    public async Task<ClaimedJob?> ClaimAsync(Guid jobId, TimeSpan lease, int maxAttempts, CancellationToken cancellationToken)
+    public Task<ClaimedJob?> ClaimAsync(Guid jobId, CancellationToken cancellationToken) =>
+        _claims.SubmitAsync(jobId, cancellationToken);
+
+    private async Task<IReadOnlyList<ClaimedJob?>> ClaimBatchAsync(IReadOnlyList<Guid> jobIds, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            WITH claimed AS (
+            WITH input AS (
+                SELECT DISTINCT id FROM unnest(@job_ids::uuid[]) AS i(id)
+            ), claimed AS (
                 UPDATE jobs
                 SET status = @processing, attempts = attempts + 1, max_attempts = retry_base + @max_attempts,
                     started_at = now(), completed_at = NULL, worker_id = @worker_id,
                     lease_expires_at = now() + @lease, updated_at = now()
-                WHERE id = @job_id
-                  AND ((status = @queued AND run_at <= now()) OR (status = @processing AND lease_expires_at < now()))
-                RETURNING id, attempts, max_attempts, simulate_failures
+                FROM input
+                WHERE jobs.id = input.id
+                  AND ((jobs.status = @queued AND jobs.run_at <= now())
+                       OR (jobs.status = @processing AND jobs.lease_expires_at < now()))
+                RETURNING jobs.id, jobs.attempts, jobs.max_attempts, jobs.simulate_failures
             ), abandoned AS (
                 UPDATE job_attempts
                 SET finished_at = now(), outcome = @abandoned, error = 'Its worker stopped renewing the lease.'
@@ -39,20 +70,24 @@ internal sealed class JobStore(NpgsqlDataSource dataSource, WorkerIdentity ident
                 INSERT INTO job_attempts (job_id, attempt, worker_id)
                 SELECT id, attempts, @worker_id FROM claimed
             )
-            SELECT attempts, max_attempts, simulate_failures FROM claimed
+            SELECT id, attempts, max_attempts, simulate_failures FROM claimed
             """);
-        command.Parameters.AddWithValue("job_id", jobId);
+        command.Parameters.AddWithValue("job_ids", jobIds.ToArray());
         command.Parameters.AddWithValue("worker_id", identity.Id);
-        command.Parameters.AddWithValue("lease", lease);
-        command.Parameters.AddWithValue("max_attempts", maxAttempts);
+        command.Parameters.AddWithValue("lease", options.Value.LeaseDuration);
+        command.Parameters.AddWithValue("max_attempts", options.Value.Retry.MaxAttempts);
         command.Parameters.AddWithValue("queued", JobStatus.Queued);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
         command.Parameters.AddWithValue("abandoned", AttemptOutcome.Abandoned);
 
+        var claimed = new Dictionary<Guid, ClaimedJob>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken)
-            ? new ClaimedJob(reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2))
-            : null;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            claimed[reader.GetGuid(0)] = new ClaimedJob(reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
+        }
+        // A duplicate delivery in the same batch claims once: only its first mention gets the claim.
+        return jobIds.Select(id => claimed.Remove(id, out var claim) ? claim : null).ToList();
     }
 
     /// <summary>Whether PostgreSQL has the job at all (a queue entry naming no job is poison).</summary>
@@ -63,10 +98,56 @@ internal sealed class JobStore(NpgsqlDataSource dataSource, WorkerIdentity ident
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
-    /// <summary>Completes job, attempt and order in one statement; false when this attempt no longer owns the job.</summary>
+    /// <summary>
+    /// Completes job, attempt and order in one statement (concurrent completions share it);
+    /// false when this attempt no longer owns the job.
+    /// </summary>
     public Task<bool> CompleteAsync(Guid jobId, int attempt, CancellationToken cancellationToken) =>
-        FinishAsync(jobId, attempt, JobStatus.Completed, AttemptOutcome.Completed, OrderStatus.Completed,
-            error: null, retryDelay: TimeSpan.Zero, cancellationToken);
+        _completions.SubmitAsync((jobId, attempt), cancellationToken);
+
+    private async Task<IReadOnlyList<bool>> CompleteBatchAsync(IReadOnlyList<(Guid JobId, int Attempt)> jobs,
+        CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            WITH input AS (
+                SELECT * FROM unnest(@job_ids::uuid[], @attempts::int[]) AS i(id, attempt)
+            ), job AS (
+                UPDATE jobs
+                SET status = @completed, error = NULL, lease_expires_at = NULL, updated_at = now(), completed_at = now()
+                FROM input
+                WHERE jobs.id = input.id AND jobs.status = @processing AND jobs.attempts = input.attempt
+                  AND jobs.worker_id = @worker_id
+                RETURNING jobs.id, jobs.order_id, jobs.attempts, jobs.completed_at
+            ), attempt AS (
+                UPDATE job_attempts
+                SET finished_at = job.completed_at, outcome = @outcome, error = NULL
+                FROM job
+                WHERE job_attempts.job_id = job.id AND job_attempts.attempt = job.attempts
+            ), finished_order AS (
+                UPDATE orders
+                SET status = @order_completed, updated_at = now(), completed_at = job.completed_at
+                FROM job
+                WHERE orders.id = job.order_id AND orders.status = @pending
+            )
+            SELECT id FROM job
+            """);
+        command.Parameters.AddWithValue("job_ids", jobs.Select(j => j.JobId).ToArray());
+        command.Parameters.AddWithValue("attempts", jobs.Select(j => j.Attempt).ToArray());
+        command.Parameters.AddWithValue("worker_id", identity.Id);
+        command.Parameters.AddWithValue("completed", JobStatus.Completed);
+        command.Parameters.AddWithValue("processing", JobStatus.Processing);
+        command.Parameters.AddWithValue("outcome", AttemptOutcome.Completed);
+        command.Parameters.AddWithValue("order_completed", OrderStatus.Completed);
+        command.Parameters.AddWithValue("pending", OrderStatus.Pending);
+
+        var completed = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            completed.Add(reader.GetGuid(0));
+        }
+        return jobs.Select(j => completed.Contains(j.JobId)).ToList();
+    }
 
     /// <summary>Records a failed attempt: queued again after <paramref name="retryDelay"/>, or dead (order failed).</summary>
     public Task<bool> FailAsync(Guid jobId, int attempt, bool dead, string error, TimeSpan retryDelay,
