@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Kata3.Contracts;
 using Kata3.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -81,5 +82,22 @@ public sealed class DeadJobTests(RetryApp app, ITestOutputHelper output)
             Assert.True(order.Status == "completed", order.Describe());
         }
         await DeliveryInvariant.AssertHoldsAsync(app, accepted.Select(a => a.OrderId));
+    }
+
+    [Fact]
+    public async Task DashboardCommandRequeuesDeadJobs()
+    {
+        var accepted = await app.PostAcceptedOrderAsync(JobsApi.Order("permanent-command"), (JobsApi.SimulateFailure, "permanent"));
+        var dead = await app.WaitForOrderAsync(accepted.OrderId, Timeout, "completed", "failed");
+        Assert.True(dead.Job!.Status == "dead", dead.Describe());
+
+        // The "Requeue dead jobs" button on the api resource in the dashboard.
+        var result = await app.App.ResourceCommands.ExecuteCommandAsync(ResourceNames.Api, "requeue-dead-jobs")
+            .WaitAsync(Kata3App.DefaultTimeout);
+
+        Assert.True(result.Success, result.Message);
+        var order = await app.WaitForOrderAsync(accepted.OrderId, Timeout, "completed", "failed");
+        Assert.True(order.Status == "completed", order.Describe());
+        await DeliveryInvariant.AssertHoldsAsync(app, [accepted.OrderId]);
     }
 }
