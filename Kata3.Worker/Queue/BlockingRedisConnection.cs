@@ -5,8 +5,8 @@ using StackExchange.Redis;
 namespace Kata3.Worker.Queue;
 
 /// <summary>
-/// A Redis connection used only for the blocking pop. On the shared multiplexer every other
-/// command (health PINGs included) would queue behind a BLMOVE for up to FetchTimeout.
+/// A Redis connection used only for the blocking wait. On the shared multiplexer every other
+/// command (health PINGs included) would queue behind a BLPOP for up to FetchTimeout.
 /// </summary>
 internal sealed class BlockingRedisConnection(IConfiguration configuration, IOptions<WorkerOptions> options) : IAsyncDisposable
 {
@@ -29,8 +29,8 @@ internal sealed class BlockingRedisConnection(IConfiguration configuration, IOpt
                     ?? throw new InvalidOperationException($"Connection string '{ResourceNames.Redis}' is missing."));
                 config.AbortOnConnectFail = false;
                 config.ClientName = "kata3-worker-fetch";
-                // The client must outwait the server-side block, or a timed-out BLMOVE stays registered
-                // on the server and silently takes (and strands) the next job pushed.
+                // The client must outwait the server-side block, or a timed-out BLPOP stays registered
+                // on the server and silently swallows the next wake-up (with BLMOVE, the next job).
                 var clientTimeout = (int)(options.Value.FetchTimeout + TimeSpan.FromSeconds(10)).TotalMilliseconds;
                 config.AsyncTimeout = clientTimeout;
                 config.SyncTimeout = clientTimeout;
