@@ -10,7 +10,10 @@ internal static class ApiExtensions
     /// <summary>Registers everything the orders API needs: PostgreSQL, Redis, the schema and OpenAPI.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddNpgsqlDataSource(ResourceNames.Database);
+        // Inserts are batched (group commit); the cap leaves room under PostgreSQL's 100 connections
+        // for the worker replicas, and a request beyond it waits for a connection instead of failing.
+        builder.AddNpgsqlDataSource(ResourceNames.Database,
+            configureDataSourceBuilder: dataSource => dataSource.ConnectionStringBuilder.MaxPoolSize = 40);
         builder.AddRedisClient(ResourceNames.Redis);
 
         // The API is the one owner of the schema; it migrates before it starts serving.

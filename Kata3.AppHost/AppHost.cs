@@ -13,6 +13,7 @@ var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
     .WithReference(infra.Database).WaitFor(infra.Database)
     .WithSettingsFrom(builder.Configuration, "Kata3:Api")
     .WithFailureSimulation(settings.FailureSimulation)
+    .WithTraceSampling(settings.TraceSampling)
     .WithHttpHealthCheck("/health")
     .WithHttpCommand("/jobs/dead/retry", "Requeue dead jobs", commandName: "requeue-dead-jobs",
         commandOptions: new HttpCommandOptions
@@ -30,6 +31,7 @@ builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)
     .WithEnvironment("Worker__Concurrency", settings.WorkerConcurrency.ToString())
     .WithSettingsFrom(builder.Configuration, "Kata3:Worker", targetPrefix: "Worker:")
     .WithFailureSimulation(settings.FailureSimulation)
+    .WithTraceSampling(settings.TraceSampling)
     .WithReplicas(settings.Workers)
     .WithHttpHealthCheck("/health");
 

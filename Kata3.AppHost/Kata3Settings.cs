@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
 namespace Kata3.AppHost;
@@ -25,6 +26,14 @@ internal sealed class Kata3Settings
 
     /// <summary>Failure simulation in API and workers; unset leaves it to them (on in Development).</summary>
     public bool? FailureSimulation { get; set; }
+
+    /// <summary>
+    /// Share of orders whose trace is recorded (1 = every order, Aspire's default). The API
+    /// decides when the POST arrives; the worker follows the decision carried in the message, so
+    /// a sampled order is still one whole trace.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double TraceSampling { get; set; } = 1.0;
 
     public static Kata3Settings From(IConfiguration configuration)
     {
@@ -59,4 +68,17 @@ internal static class FailureSimulationSetting
 {
     public static IResourceBuilder<ProjectResource> WithFailureSimulation(this IResourceBuilder<ProjectResource> project, bool? enabled) =>
         enabled is { } on ? project.WithEnvironment("FailureSimulation__Enabled", on ? "true" : "false") : project;
+}
+
+internal static class TraceSamplingSetting
+{
+    /// <summary>
+    /// Below 1, samples traces by trace id, parent-based (OpenTelemetry's standard variables);
+    /// set after Aspire's own OTEL_TRACES_SAMPLER=always_on, so it wins.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithTraceSampling(this IResourceBuilder<ProjectResource> project, double ratio) =>
+        ratio >= 1.0
+            ? project
+            : project.WithEnvironment("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+                .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", ratio.ToString(CultureInfo.InvariantCulture));
 }

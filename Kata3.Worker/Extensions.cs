@@ -15,7 +15,10 @@ internal static class WorkerExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        builder.AddNpgsqlDataSource(ResourceNames.Database);
+        // Statements are batched (group commit), so a few connections carry any concurrency; the
+        // cap keeps a burst of failures in many slots from exhausting PostgreSQL's 100 connections.
+        builder.AddNpgsqlDataSource(ResourceNames.Database,
+            configureDataSourceBuilder: dataSource => dataSource.ConnectionStringBuilder.MaxPoolSize = 20);
         // Shared connection for short commands (acknowledge, requeue); the blocking pop has its own.
         builder.AddRedisClient(ResourceNames.Redis);
 

@@ -1,8 +1,10 @@
 # Shared by bench/ingest, bench/drain and bench/latency: sourced, not run.
 #
 # start_app ARGS...  builds, waits until no other Kata3 app holds the machine, starts
-#                    `dotnet run --project Kata3.AppHost --no-build -- --Kata3:EphemeralData=true
-#                    --Kata3:FailureSimulation=false --Kata3:Api:RateLimiting:PermitsPerSecond=0 ARGS...`
+#                    `dotnet run --project Kata3.AppHost -c Release --no-build -- --Kata3:EphemeralData=true
+#                    --Kata3:FailureSimulation=false --Kata3:Api:RateLimiting:PermitsPerSecond=0
+#                    --Kata3:TraceSampling=${TRACE_SAMPLING:-0.01} ARGS...` (Release build; per-job completion
+#                    logs at ${JOB_LOG_LEVEL:-Warning})
 #                    and waits until the API answers and every worker replica runs. It then exports
 #                    PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD and REDIS_PORT/REDISCLI_AUTH for this
 #                    app's own PostgreSQL and Redis (found through its process tree and the throwaway
@@ -96,7 +98,7 @@ wait_for_machine() {
 build() {
   local i
   for i in 1 2 3; do
-    if dotnet build Kata3.AppHost -v q -nologo >"$work/build.log" 2>&1 &&
+    if dotnet build Kata3.AppHost -c Release -v q -nologo >"$work/build.log" 2>&1 &&
        dotnet build bench/Kata3.Bench -c Release -v q -nologo >>"$work/build.log" 2>&1; then return 0; fi
     echo "bench: build failed (attempt $i), retrying in 60 s" >&2; sleep 60
   done
@@ -108,8 +110,11 @@ start_app() { # EXPECTED_WORKERS ARGS...
   build
   wait_for_machine
   start_watchdog
-  dotnet run --project Kata3.AppHost --no-build -- --Kata3:EphemeralData=true --Kata3:FailureSimulation=false \
-    --Kata3:Api:RateLimiting:PermitsPerSecond=0 "$@" >"$work/apphost.log" 2>&1 &
+  # As in production: a sample of the traces (TRACE_SAMPLING, default 1 %; 1 = every order) and no
+  # log line per completed job (the replicas inherit this environment variable).
+  env "Logging__LogLevel__Kata3.Worker.Jobs.JobProcessor=${JOB_LOG_LEVEL:-Warning}" \
+  dotnet run --project Kata3.AppHost -c Release --no-build -- --Kata3:EphemeralData=true --Kata3:FailureSimulation=false \
+    --Kata3:Api:RateLimiting:PermitsPerSecond=0 --Kata3:TraceSampling="${TRACE_SAMPLING:-0.01}" "$@" >"$work/apphost.log" 2>&1 &
   apphost_pid=$!
   local i
   for i in $(seq 1 120); do curl -sf "$API/health" >/dev/null 2>&1 && break; sleep 1; done

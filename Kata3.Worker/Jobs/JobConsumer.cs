@@ -21,7 +21,6 @@ internal sealed class JobConsumer(
     private readonly CancellationTokenSource _abort = new();
     private readonly SemaphoreSlim _slots = new(options.Value.Concurrency, options.Value.Concurrency);
     private readonly Backoff _backoff = new(TimeSpan.FromMilliseconds(200), options.Value.MaxBackoff);
-    private readonly List<Task> _running = [];
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -65,7 +64,11 @@ internal sealed class JobConsumer(
             }
         }
 
-        await Task.WhenAll(Snapshot());
+        // Every slot back means every job in hand has finished or been handed back.
+        for (var i = 0; i < options.Value.Concurrency; i++)
+        {
+            await _slots.WaitAsync(CancellationToken.None);
+        }
         logger.LogInformation("Stopped taking jobs");
     }
 
@@ -99,11 +102,7 @@ internal sealed class JobConsumer(
 
         foreach (var entry in entries)
         {
-            var task = RunAsync(entry, stoppingToken);
-            lock (_running)
-            {
-                _running.Add(task);
-            }
+            _ = RunAsync(entry, stoppingToken);
         }
     }
 
@@ -121,10 +120,6 @@ internal sealed class JobConsumer(
         finally
         {
             _slots.Release();
-            lock (_running)
-            {
-                _running.RemoveAll(t => t.IsCompleted);
-            }
         }
     }
 
@@ -186,14 +181,6 @@ internal sealed class JobConsumer(
         }
         catch (OperationCanceledException)
         {
-        }
-    }
-
-    private Task[] Snapshot()
-    {
-        lock (_running)
-        {
-            return [.. _running];
         }
     }
 

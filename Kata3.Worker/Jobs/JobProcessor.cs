@@ -38,12 +38,12 @@ internal sealed class JobProcessor(
         activity?.SetTag("kata3.worker_id", identity.Id);
         using var scope = logger.BeginScope("Order {OrderId} job {JobId} on {WorkerId}", message.OrderId, message.JobId, identity.Id);
 
-        logger.LogInformation("Received job {JobId} for order {OrderId} on {WorkerId}", message.JobId, message.OrderId, identity.Id);
+        logger.LogDebug("Received job {JobId} for order {OrderId} on {WorkerId}", message.JobId, message.OrderId, identity.Id);
 
-        var claim = await store.ClaimAsync(message.JobId, abort);
+        var (claim, jobExists) = await store.ClaimAsync(message.JobId, abort);
         if (claim is null)
         {
-            if (!await store.ExistsAsync(message.JobId, abort))
+            if (!jobExists)
             {
                 return Disposition.Poison;
             }
@@ -68,7 +68,7 @@ internal sealed class JobProcessor(
         var o = options.Value;
         var started = time.GetTimestamp();
         metrics.RecordQueueLatency(time.GetUtcNow() - message.EnqueuedAt);
-        logger.LogInformation("Processing job {JobId} for order {OrderId} (attempt {Attempt} of {MaxAttempts})",
+        logger.LogDebug("Processing job {JobId} for order {OrderId} (attempt {Attempt} of {MaxAttempts})",
             message.JobId, message.OrderId, claim.Attempt, claim.MaxAttempts);
 
         string outcome;

@@ -8,6 +8,9 @@ namespace Kata3.Worker.Jobs;
 /// <summary>A job this replica has claimed: which attempt it is, and what it was asked to simulate.</summary>
 internal sealed record ClaimedJob(int Attempt, int MaxAttempts, int SimulateFailures);
 
+/// <summary>A claim's answer: the claimed job, or why not (the job is not claimable now, or PostgreSQL has no such job).</summary>
+internal readonly record struct Claim(ClaimedJob? Job, bool JobExists);
+
 /// <summary>
 /// Records a job's progress in PostgreSQL. Every change is conditional on the state it expects
 /// (status, attempt and worker), so a late or duplicate delivery cannot undo a newer outcome.
@@ -19,7 +22,7 @@ internal sealed class JobStore : IAsyncDisposable
     private readonly NpgsqlDataSource dataSource;
     private readonly WorkerIdentity identity;
     private readonly IOptions<WorkerOptions> options;
-    private readonly GroupCommit<Guid, ClaimedJob?> _claims;
+    private readonly GroupCommit<Guid, Claim> _claims;
     private readonly GroupCommit<(Guid, int), bool> _completions;
 
     public JobStore(NpgsqlDataSource dataSource, WorkerIdentity identity, IOptions<WorkerOptions> options)
@@ -27,7 +30,7 @@ internal sealed class JobStore : IAsyncDisposable
         this.dataSource = dataSource;
         this.identity = identity;
         this.options = options;
-        _claims = new GroupCommit<Guid, ClaimedJob?>("claim jobs", ClaimBatchAsync);
+        _claims = new GroupCommit<Guid, Claim>("claim jobs", ClaimBatchAsync);
         _completions = new GroupCommit<(Guid, int), bool>("complete jobs", CompleteBatchAsync);
     }
 
@@ -39,14 +42,15 @@ internal sealed class JobStore : IAsyncDisposable
 
     /// <summary>
     /// Claims the job for this replica with a lease: a queued job that is due, or one whose
-    /// previous holder's lease ran out (that attempt is marked abandoned). Null when the job is
-    /// not claimable now (finished, leased by a live worker, waiting for a retry, or unknown).
-    /// Concurrent claims share one statement (group commit).
+    /// previous holder's lease ran out (that attempt is marked abandoned). No job when it is not
+    /// claimable now (finished, leased by a live worker, waiting for a retry) or does not exist.
+    /// Concurrent claims share one statement (group commit), existence check included, so a
+    /// burst of duplicate deliveries costs no extra round trips.
     /// </summary>
-    public Task<ClaimedJob?> ClaimAsync(Guid jobId, CancellationToken cancellationToken) =>
+    public Task<Claim> ClaimAsync(Guid jobId, CancellationToken cancellationToken) =>
         _claims.SubmitAsync(jobId, cancellationToken);
 
-    private async Task<IReadOnlyList<ClaimedJob?>> ClaimBatchAsync(IReadOnlyList<Guid> jobIds, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<Claim>> ClaimBatchAsync(IReadOnlyList<Guid> jobIds, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             WITH input AS (
@@ -70,7 +74,9 @@ internal sealed class JobStore : IAsyncDisposable
                 INSERT INTO job_attempts (job_id, attempt, worker_id)
                 SELECT id, attempts, @worker_id FROM claimed
             )
-            SELECT id, attempts, max_attempts, simulate_failures FROM claimed
+            SELECT input.id, claimed.attempts, claimed.max_attempts, claimed.simulate_failures,
+                   EXISTS (SELECT 1 FROM jobs WHERE jobs.id = input.id)
+            FROM input LEFT JOIN claimed ON claimed.id = input.id
             """);
         command.Parameters.AddWithValue("job_ids", jobIds.ToArray());
         command.Parameters.AddWithValue("worker_id", identity.Id);
@@ -80,22 +86,20 @@ internal sealed class JobStore : IAsyncDisposable
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
         command.Parameters.AddWithValue("abandoned", AttemptOutcome.Abandoned);
 
-        var claimed = new Dictionary<Guid, ClaimedJob>();
+        var claims = new Dictionary<Guid, Claim>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            claimed[reader.GetGuid(0)] = new ClaimedJob(reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
+            var job = reader.IsDBNull(1) ? null : new ClaimedJob(reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
+            claims[reader.GetGuid(0)] = new Claim(job, reader.GetBoolean(4));
         }
         // A duplicate delivery in the same batch claims once: only its first mention gets the claim.
-        return jobIds.Select(id => claimed.Remove(id, out var claim) ? claim : null).ToList();
-    }
-
-    /// <summary>Whether PostgreSQL has the job at all (a queue entry naming no job is poison).</summary>
-    public async Task<bool> ExistsAsync(Guid jobId, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("SELECT 1 FROM jobs WHERE id = @job_id");
-        command.Parameters.AddWithValue("job_id", jobId);
-        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+        return jobIds.Select(id =>
+        {
+            var claim = claims[id];
+            claims[id] = claim with { Job = null };
+            return claim;
+        }).ToList();
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Kata3.Batching;
 using Kata3.Contracts;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -17,9 +18,11 @@ internal sealed class JobQueue(
     BlockingRedisConnection blocking,
     WorkerIdentity identity,
     TimeProvider time,
-    IOptions<WorkerOptions> options)
+    IOptions<WorkerOptions> options) : IAsyncDisposable
 {
     private readonly RedisKey _inHand = QueueKeys.Processing(identity.Id);
+    private readonly GroupCommit<(string Entry, Guid JobId), bool> _acknowledgements = new("acknowledge jobs",
+        (jobs, _) => AcknowledgeBatchAsync(redis.GetDatabase(), QueueKeys.Processing(identity.Id), jobs), writers: 1);
 
     // Takes up to ARGV[1] jobs, high before normal before low, except that every 5th fetch looks
     // at normal first and every 10th at low first, so a flood of high jobs cannot starve the rest.
@@ -89,14 +92,28 @@ internal sealed class JobQueue(
         await db.ExecuteAsync("BLPOP", QueueKeys.Signal, timeoutSeconds);
     }
 
-    /// <summary>The job's outcome is durable (or it needs no run): forget the entry.</summary>
-    public async Task AcknowledgeAsync(string entry, Guid jobId)
+    /// <summary>
+    /// The job's outcome is durable (or it needs no run): forget the entry. Concurrent
+    /// acknowledgements share one MULTI (group commit), so a busy replica pays one round trip
+    /// for a whole batch.
+    /// </summary>
+    public Task AcknowledgeAsync(string entry, Guid jobId) =>
+        _acknowledgements.SubmitAsync((entry, jobId), CancellationToken.None);
+
+    private static async Task<IReadOnlyList<bool>> AcknowledgeBatchAsync(IDatabase db, RedisKey inHand,
+        IReadOnlyList<(string Entry, Guid JobId)> jobs)
     {
-        var transaction = redis.GetDatabase().CreateTransaction();
-        _ = transaction.ListRemoveAsync(_inHand, entry, count: 1);
-        _ = transaction.SetRemoveAsync(QueueKeys.Enqueued, jobId.ToString());
+        var transaction = db.CreateTransaction();
+        foreach (var (entry, _) in jobs)
+        {
+            _ = transaction.ListRemoveAsync(inHand, entry, count: 1);
+        }
+        _ = transaction.SetRemoveAsync(QueueKeys.Enqueued, jobs.Select(j => (RedisValue)j.JobId.ToString()).ToArray());
         await transaction.ExecuteAsync();
+        return [.. jobs.Select(_ => true)];
     }
+
+    public ValueTask DisposeAsync() => _acknowledgements.DisposeAsync();
 
     /// <summary>Hands a job back unprocessed, to the head of its queue so it is the next one taken.</summary>
     public Task ReturnAsync(string entry) => MoveBackAsync(identity.Id, entry);
