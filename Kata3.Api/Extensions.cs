@@ -13,7 +13,13 @@ internal static class ApiExtensions
         // Inserts are batched (group commit); the cap leaves room under PostgreSQL's 100 connections
         // for the worker replicas, and a request beyond it waits for a connection instead of failing.
         builder.AddNpgsqlDataSource(ResourceNames.Database,
-            configureDataSourceBuilder: dataSource => dataSource.ConnectionStringBuilder.MaxPoolSize = 40);
+            configureDataSourceBuilder: dataSource =>
+            {
+                dataSource.ConnectionStringBuilder.MaxPoolSize = 40;
+                // The same few statements run thousands of times a second: prepare them once per
+                // connection instead of having PostgreSQL parse and plan them every time.
+                dataSource.ConnectionStringBuilder.MaxAutoPrepare = 10;
+            });
         builder.AddRedisClient(ResourceNames.Redis);
 
         // The API is the one owner of the schema; it migrates before it starts serving.

@@ -18,7 +18,13 @@ internal static class WorkerExtensions
         // Statements are batched (group commit), so a few connections carry any concurrency; the
         // cap keeps a burst of failures in many slots from exhausting PostgreSQL's 100 connections.
         builder.AddNpgsqlDataSource(ResourceNames.Database,
-            configureDataSourceBuilder: dataSource => dataSource.ConnectionStringBuilder.MaxPoolSize = 20);
+            configureDataSourceBuilder: dataSource =>
+            {
+                dataSource.ConnectionStringBuilder.MaxPoolSize = 20;
+                // The same few statements run thousands of times a second: prepare them once per
+                // connection instead of having PostgreSQL parse and plan them every time.
+                dataSource.ConnectionStringBuilder.MaxAutoPrepare = 10;
+            });
         // Shared connection for short commands (acknowledge, requeue); the blocking pop has its own.
         builder.AddRedisClient(ResourceNames.Redis);
 

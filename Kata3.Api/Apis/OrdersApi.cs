@@ -63,7 +63,7 @@ internal static class OrdersApi
             case CreateResult.Created created:
                 await services.Publisher.PublishAsync(new JobMessage(JobMessage.CurrentVersion, create.JobId,
                     create.OrderId, created.EnqueuedAt, create.TraceParent, create.TraceState, order.Priority));
-                services.Logger.LogInformation("Accepted order {OrderId} as job {JobId}", create.OrderId, create.JobId);
+                services.Logger.LogDebug("Accepted order {OrderId} as job {JobId}", create.OrderId, create.JobId);
                 return Accepted(create.OrderId, create.JobId, "Order accepted; it will be processed in the background.", activity);
 
             default:
