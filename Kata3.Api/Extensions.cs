@@ -2,6 +2,7 @@ using Kata3.Api;
 using Kata3.Api.Data;
 using Kata3.Api.Queue;
 using Kata3.Contracts;
+using StackExchange.Redis;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -20,7 +21,8 @@ internal static class ApiExtensions
                 // connection instead of having PostgreSQL parse and plan them every time.
                 dataSource.ConnectionStringBuilder.MaxAutoPrepare = 10;
             });
-        builder.AddRedisClient(ResourceNames.Redis);
+        // The .NET thread pool, not StackExchange.Redis's dedicated threads, which spin while idle.
+        builder.AddRedisClient(ResourceNames.Redis, configureOptions: redis => redis.SocketManager = SocketManager.ThreadPool);
 
         // The API is the one owner of the schema; it migrates before it starts serving.
         builder.Services.AddHostedService<SchemaMigrator>();

@@ -174,7 +174,12 @@ internal sealed class JobStore : IAsyncDisposable
         }
         await using var command = dataSource.CreateCommand("""
             UPDATE jobs SET lease_expires_at = now() + @lease
-            WHERE id = ANY(@job_ids) AND worker_id = @worker_id AND status = @processing
+            WHERE id IN (
+                -- Skip rows a claim or completion holds right now: waiting on them while holding
+                -- others deadlocked against the completion batch; the next renewal gets them.
+                SELECT id FROM jobs
+                WHERE id = ANY(@job_ids) AND worker_id = @worker_id AND status = @processing
+                FOR UPDATE SKIP LOCKED)
             """);
         command.Parameters.AddWithValue("job_ids", jobIds);
         command.Parameters.AddWithValue("lease", lease);
