@@ -48,8 +48,8 @@ internal sealed class OrderStore : IAsyncDisposable
                     AS i(order_id, job_id, product, quantity, price, priority, idempotency_key, request_hash,
                          simulate_failures, trace_parent, trace_state)
             ), new_orders AS (
-                INSERT INTO orders (id, product, quantity, price, status, idempotency_key, request_hash)
-                SELECT order_id, product, quantity, price, @order_status, idempotency_key, request_hash FROM input
+                INSERT INTO orders (id, job_id, product, quantity, price, status, idempotency_key, request_hash)
+                SELECT order_id, job_id, product, quantity, price, @order_status, idempotency_key, request_hash FROM input
                 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id, created_at
             )
@@ -97,10 +97,8 @@ internal sealed class OrderStore : IAsyncDisposable
 
         await using var existing = dataSource.CreateCommand("""
             SELECT o.id, j.id, o.request_hash
-            FROM orders o JOIN jobs j ON j.order_id = o.id
+            FROM orders o JOIN jobs j ON j.id = o.job_id
             WHERE o.idempotency_key = @idempotency_key
-            ORDER BY j.enqueued_at
-            LIMIT 1
             """);
         existing.Parameters.AddWithValue("idempotency_key", create.IdempotencyKey!);
         await using var reader = await existing.ExecuteReaderAsync(cancellationToken);
@@ -111,7 +109,7 @@ internal sealed class OrderStore : IAsyncDisposable
         return new CreateResult.Existing(reader.GetGuid(0), reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetString(2));
     }
 
-    /// <summary>The order with its most recent job and that job's attempts, or null when there is no such order.</summary>
+    /// <summary>The order with its job (orders.job_id) and that job's attempts, or null when there is no such order.</summary>
     public async Task<OrderDetails?> GetAsync(Guid orderId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
@@ -119,15 +117,13 @@ internal sealed class OrderStore : IAsyncDisposable
                    j.id, j.status, j.attempts, j.max_attempts, j.error, j.worker_id, j.enqueued_at, j.started_at,
                    j.completed_at, CASE WHEN j.status = @queued THEN j.run_at END, j.priority
             FROM orders o
-            LEFT JOIN LATERAL (
-                SELECT * FROM jobs WHERE jobs.order_id = o.id ORDER BY enqueued_at DESC LIMIT 1
-            ) j ON true
+            LEFT JOIN jobs j ON j.id = o.job_id
             WHERE o.id = @order_id;
 
             SELECT a.attempt, a.worker_id, a.started_at, a.finished_at, a.outcome, a.error
             FROM job_attempts a
-            JOIN jobs j ON j.id = a.job_id
-            WHERE j.order_id = @order_id
+            JOIN orders o ON o.job_id = a.job_id
+            WHERE o.id = @order_id
             ORDER BY a.attempt
             """);
         command.Parameters.AddWithValue("order_id", orderId);
