@@ -188,6 +188,7 @@ internal sealed class JobStore : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    // A failed or released attempt; completions go through the batched CompleteBatchAsync.
     private async Task<bool> FinishAsync(Guid jobId, int attempt, string jobStatus, string outcome, string? orderStatus,
         string? error, TimeSpan retryDelay, CancellationToken cancellationToken)
     {
@@ -196,9 +197,9 @@ internal sealed class JobStore : IAsyncDisposable
                 UPDATE jobs
                 SET status = @job_status, error = @error, lease_expires_at = NULL, updated_at = now(),
                     run_at = now() + @retry_delay,
-                    completed_at = CASE WHEN @job_status IN (@completed, @dead) THEN now() END
+                    completed_at = CASE WHEN @job_status = @dead THEN now() END
                 WHERE id = @job_id AND status = @processing AND attempts = @attempt AND worker_id = @worker_id
-                RETURNING id, order_id, completed_at
+                RETURNING id, order_id
             ), attempt AS (
                 UPDATE job_attempts
                 SET finished_at = now(), outcome = @outcome, error = @error
@@ -206,8 +207,7 @@ internal sealed class JobStore : IAsyncDisposable
                 WHERE job_attempts.job_id = job.id AND job_attempts.attempt = @attempt
             ), finished_order AS (
                 UPDATE orders
-                SET status = @order_status, updated_at = now(),
-                    completed_at = CASE WHEN @order_status = @order_completed THEN job.completed_at END
+                SET status = @order_status, updated_at = now()
                 FROM job
                 WHERE @order_status IS NOT NULL AND orders.id = job.order_id AND orders.status = @pending
             )
@@ -225,9 +225,7 @@ internal sealed class JobStore : IAsyncDisposable
         });
         command.Parameters.AddWithValue("retry_delay", retryDelay);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
-        command.Parameters.AddWithValue("completed", JobStatus.Completed);
         command.Parameters.AddWithValue("dead", JobStatus.Dead);
-        command.Parameters.AddWithValue("order_completed", OrderStatus.Completed);
         command.Parameters.AddWithValue("pending", OrderStatus.Pending);
 
         return (long)(await command.ExecuteScalarAsync(cancellationToken))! > 0;
