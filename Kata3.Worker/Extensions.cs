@@ -2,7 +2,6 @@ using Kata3.Contracts;
 using Kata3.Worker;
 using Kata3.Worker.Jobs;
 using Kata3.Worker.Queue;
-using StackExchange.Redis;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -16,20 +15,8 @@ internal static class WorkerExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        // Statements are batched (group commit), so a few connections carry any concurrency; the
-        // cap keeps a burst of failures in many slots from exhausting PostgreSQL's 100 connections.
-        builder.AddNpgsqlDataSource(ResourceNames.Database,
-            configureDataSourceBuilder: dataSource =>
-            {
-                dataSource.ConnectionStringBuilder.MaxPoolSize = 20;
-                // The same few statements run thousands of times a second: prepare them once per
-                // connection instead of having PostgreSQL parse and plan them every time.
-                dataSource.ConnectionStringBuilder.MaxAutoPrepare = 10;
-            });
-        // Shared connection for short commands (acknowledge, requeue); the blocking pop has its own.
-        // The .NET thread pool, not StackExchange.Redis's own dedicated threads: those spin and
-        // yield while waiting for socket work, which took half of a worker's CPU at 500 jobs/s.
-        builder.AddRedisClient(ResourceNames.Redis, configureOptions: redis => redis.SocketManager = SocketManager.ThreadPool);
+        // Redis: the shared connection for short commands (acknowledge, requeue); the blocking pop has its own.
+        builder.AddStoreClients(maxDatabaseConnections: 20);
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(WorkerIdentity.FromConfiguration(builder.Configuration));

@@ -29,7 +29,7 @@ internal sealed class BlockingRedisConnection(IConfiguration configuration, IOpt
                     ?? throw new InvalidOperationException($"Connection string '{ResourceNames.Redis}' is missing."));
                 config.AbortOnConnectFail = false;
                 config.ClientName = "kata3-worker-fetch";
-                config.SocketManager = SocketManager.ThreadPool; // see WorkerExtensions
+                StoreClients.ConfigureRedis(config);
                 // The client must outwait the server-side block, or a timed-out BLPOP stays registered
                 // on the server and silently swallows the next wake-up (with BLMOVE, the next job).
                 var clientTimeout = (int)(options.Value.FetchTimeout + TimeSpan.FromSeconds(10)).TotalMilliseconds;
