@@ -15,6 +15,7 @@
 # this script started is ended.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source bench/stores.sh
 
 API=http://localhost:5080
 PGBENCH=/usr/lib/postgresql/15/bin/pgbench
@@ -122,19 +123,11 @@ start_app() { # EXPECTED_WORKERS ARGS...
   for i in $(seq 1 60); do (( $(app_pid_matching 'Kata3\.Worker/bin/.*/Kata3\.Worker$' | wc -l) >= workers )) && break; sleep 1; done
   sleep 3 # the replicas' consume loops
 
-  local pg redis root
+  local pg redis
   pg=$(app_pid_matching '/postgres -D ' | head -1)
   redis=$(app_pid_matching 'redis-server ' | head -1)
   [[ -n $pg && -n $redis ]] || { echo "bench: cannot find this app's PostgreSQL/Redis" >&2; exit 1; }
-  root=$(tr '\0' '\n' <"/proc/$pg/cmdline" | awk 'f {print; exit} $0 == "-D" {f = 1}')
-  root=${root%/postgres/data}
-  export PG_PID=$pg REDIS_PID=$redis
-  export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=kata3db PGTZ=UTC
-  PGPORT=$(tr '\0' '\n' <"/proc/$pg/cmdline" | awk 'f {print; exit} $0 == "-p" {f = 1}')
-  PGPASSWORD=$(cat "$root/postgres.password")
-  REDIS_PORT=$(tr '\0' ' ' <"/proc/$redis/cmdline" | grep -Eo ':[0-9]+' | head -1 | tr -d :)
-  REDISCLI_AUTH=$(cat "$root/redis.password")
-  export PGPORT PGPASSWORD REDIS_PORT REDISCLI_AUTH
+  store_env "$pg" "$redis"
   API_PID=$(app_pid_matching 'Kata3\.Api/bin/.*/Kata3\.Api$' | head -1)
   WORKER_PIDS=$(app_pid_matching 'Kata3\.Worker/bin/.*/Kata3\.Worker$')
   ORCHESTRATION_PIDS=$(app_pid_matching '(dcp |Aspire\.Dashboard|Kata3\.AppHost/bin|dotnet run )')
