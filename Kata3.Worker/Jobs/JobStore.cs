@@ -62,20 +62,27 @@ internal sealed class JobStore : IAsyncDisposable
                     lease_expires_at = now() + @lease, updated_at = now()
                 FROM input
                 WHERE jobs.id = input.id
-                  AND ((jobs.status = @queued AND jobs.run_at <= now())
-                       OR (jobs.status = @processing AND jobs.lease_expires_at < now()))
+                  -- A CASE, not an OR of the two states: with the OR the planner may read every
+                  -- queued job through the partial indexes and join the batch against them; when
+                  -- statistics lag a burst that is the whole backlog per batch (seconds per claim).
+                  AND CASE jobs.status WHEN @queued THEN jobs.run_at <= now()
+                                       WHEN @processing THEN jobs.lease_expires_at < now()
+                                       ELSE false END
                 RETURNING jobs.id, jobs.attempts, jobs.max_attempts, jobs.simulate_failures
             ), abandoned AS (
                 UPDATE job_attempts
                 SET finished_at = now(), outcome = @abandoned, error = 'Its worker stopped renewing the lease.'
                 FROM claimed
-                WHERE job_attempts.job_id = claimed.id AND job_attempts.outcome IS NULL
+                WHERE job_attempts.job_id = claimed.id AND job_attempts.attempt = claimed.attempts - 1
+                  AND job_attempts.outcome IS NULL
             ), attempt AS (
                 INSERT INTO job_attempts (job_id, attempt, worker_id)
                 SELECT id, attempts, @worker_id FROM claimed
             )
+            -- A claimed job exists; only the others are looked up (OR stops at the first true, so a
+            -- batch where every job was claimed reads nothing more).
             SELECT input.id, claimed.attempts, claimed.max_attempts, claimed.simulate_failures,
-                   EXISTS (SELECT 1 FROM jobs WHERE jobs.id = input.id)
+                   claimed.id IS NOT NULL OR EXISTS (SELECT 1 FROM jobs WHERE jobs.id = input.id)
             FROM input LEFT JOIN claimed ON claimed.id = input.id
             """);
         command.Parameters.AddWithValue("job_ids", jobIds.ToArray());
