@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 namespace Kata3.Contracts;
@@ -20,6 +22,9 @@ public static class ReadyQueue
             return;
         }
 
+        using var activity = Kata3Telemetry.ActivitySource.StartActivity("push jobs", ActivityKind.Producer);
+        activity?.SetTag("db.system.name", "redis");
+        activity?.SetTag("kata3.batch_size", messages.Count);
         var transaction = db.CreateTransaction();
         foreach (var byPriority in messages.GroupBy(m => m.Priority ?? JobPriority.Normal))
         {
