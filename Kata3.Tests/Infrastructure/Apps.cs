@@ -3,6 +3,19 @@ namespace Kata3.Tests.Infrastructure;
 /// <summary>One replica and short jobs: order of processing is observable and waits are short.</summary>
 public sealed class OneWorkerApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300));
 
+/// <summary>
+/// One replica and short jobs, exporting traces to a receiver in the test process (every trace
+/// kept), so a test can read an order's whole trace as the dashboard would show it.
+/// </summary>
+public sealed class TracedApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300)), IDisposable
+{
+    public OtlpTraceReceiver Traces { get; } = new();
+
+    protected override string? TelemetryEndpoint => Traces.Endpoint;
+
+    public void Dispose() => Traces.Dispose();
+}
+
 /// <summary>Three replicas and one-second jobs, so that several replicas get a share.</summary>
 public sealed class ThreeWorkersApp() : Kata3App(workers: 3, jobDuration: TimeSpan.FromSeconds(1));
 

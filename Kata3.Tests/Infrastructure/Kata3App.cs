@@ -30,6 +30,9 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
     /// <summary>How many worker replicas the app was started with.</summary>
     public int Workers => workers;
 
+    /// <summary>Where the API and the workers export telemetry (OTLP/HTTP); none by default.</summary>
+    protected virtual string? TelemetryEndpoint => null;
+
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(DefaultTimeout * 2);
@@ -41,11 +44,17 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
                 .. extraArgs,
             ],
             cts.Token);
-        // No dashboard runs in tests, so nothing receives OTLP: exporting (and retrying) into
-        // nothing would only stretch every replica's shutdown past the orchestrator's patience.
+        // No dashboard runs in tests, so nothing receives OTLP unless a test brings its own
+        // receiver: exporting (and retrying) into nothing would only stretch every replica's
+        // shutdown past the orchestrator's patience.
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
-            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+            var resource = builder.CreateResourceBuilder(project)
+                .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", TelemetryEndpoint ?? "");
+            if (TelemetryEndpoint is not null)
+            {
+                resource.WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+            }
         }
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Information)

@@ -1,0 +1,153 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Kata3.Tests.Infrastructure;
+
+/// <summary>A span as exported over OTLP: ids in lower-case hex, as in a traceparent header.</summary>
+public sealed record ReceivedSpan(string TraceId, string SpanId, string? ParentSpanId, string Name, ReceivedSpan.SpanKind Kind)
+{
+    public enum SpanKind { Unspecified, Internal, Server, Client, Producer, Consumer }
+}
+
+/// <summary>
+/// An OTLP/HTTP (protobuf) endpoint in the test process that keeps every span the app exports,
+/// standing in for the dashboard, which does not run in tests. Logs and metrics are accepted and
+/// dropped.
+/// </summary>
+public sealed class OtlpTraceReceiver : IDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly ConcurrentQueue<ReceivedSpan> _spans = new();
+
+    public OtlpTraceReceiver()
+    {
+        Endpoint = $"http://127.0.0.1:{FreePort()}";
+        _listener.Prefixes.Add(Endpoint + "/");
+        _listener.Start();
+        _ = Task.Run(ServeAsync);
+    }
+
+    /// <summary>The base address, for OTEL_EXPORTER_OTLP_ENDPOINT (the exporters add /v1/traces).</summary>
+    public string Endpoint { get; }
+
+    public IReadOnlyList<ReceivedSpan> SpansOf(string traceId) => [.. _spans.Where(s => s.TraceId == traceId)];
+
+    public void Dispose() => _listener.Close();
+
+    private async Task ServeAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception) when (!_listener.IsListening)
+            {
+                return;
+            }
+            using var body = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(body);
+            if (context.Request.Url?.AbsolutePath == "/v1/traces")
+            {
+                foreach (var span in OtlpProtobuf.ReadSpans(body.ToArray()))
+                {
+                    _spans.Enqueue(span);
+                }
+            }
+            // An empty Export*ServiceResponse: everything accepted.
+            context.Response.StatusCode = (int)HttpStatusCode.OK;
+            context.Response.ContentType = "application/x-protobuf";
+            context.Response.Close();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>
+/// Just enough of the protobuf wire format to read the spans of an ExportTraceServiceRequest
+/// (resource_spans = 1 → scope_spans = 2 → spans = 2), so the tests need no generated OTLP types.
+/// </summary>
+internal static class OtlpProtobuf
+{
+    public static IEnumerable<ReceivedSpan> ReadSpans(byte[] request) =>
+        from resourceSpans in Messages(request, 1)
+        from scopeSpans in Messages(resourceSpans, 2)
+        from span in Messages(scopeSpans, 2)
+        select ReadSpan(span);
+
+    private static ReceivedSpan ReadSpan(ReadOnlyMemory<byte> span)
+    {
+        string traceId = "", spanId = "", name = "";
+        string? parent = null;
+        var kind = ReceivedSpan.SpanKind.Unspecified;
+        foreach (var (number, value, payload) in Fields(span))
+        {
+            switch (number)
+            {
+                case 1: traceId = Convert.ToHexStringLower(payload.Span); break;
+                case 2: spanId = Convert.ToHexStringLower(payload.Span); break;
+                case 4 when payload.Length > 0: parent = Convert.ToHexStringLower(payload.Span); break;
+                case 5: name = Encoding.UTF8.GetString(payload.Span); break;
+                case 6: kind = (ReceivedSpan.SpanKind)value; break;
+            }
+        }
+        return new ReceivedSpan(traceId, spanId, parent, name, kind);
+    }
+
+    private static IEnumerable<ReadOnlyMemory<byte>> Messages(ReadOnlyMemory<byte> message, int fieldNumber) =>
+        Fields(message).Where(f => f.Number == fieldNumber).Select(f => f.Payload);
+
+    // Every field of a message: its number, and its value (varint) or payload (length-delimited).
+    private static IEnumerable<(int Number, ulong Value, ReadOnlyMemory<byte> Payload)> Fields(ReadOnlyMemory<byte> message)
+    {
+        var position = 0;
+        while (position < message.Length)
+        {
+            var tag = ReadVarint(message.Span, ref position);
+            var (number, wireType) = ((int)(tag >> 3), (int)(tag & 7));
+            switch (wireType)
+            {
+                case 0:
+                    yield return (number, ReadVarint(message.Span, ref position), ReadOnlyMemory<byte>.Empty);
+                    break;
+                case 1:
+                    position += 8;
+                    break;
+                case 2:
+                    var length = (int)ReadVarint(message.Span, ref position);
+                    yield return (number, 0, message.Slice(position, length));
+                    position += length;
+                    break;
+                case 5:
+                    position += 4;
+                    break;
+                default:
+                    throw new InvalidDataException($"Unexpected protobuf wire type {wireType}.");
+            }
+        }
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int position)
+    {
+        ulong value = 0;
+        for (var shift = 0; ; shift += 7)
+        {
+            var b = bytes[position++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using Kata3.Tests.Infrastructure;
+using static Kata3.Tests.Infrastructure.ReceivedSpan;
+
+namespace Kata3.Tests.Telemetry;
+
+/// <summary>An order is one trace: what the dashboard's Traces page shows for the traceId of a 202.</summary>
+public sealed class OrderTraceTests(TracedApp app) : IClassFixture<TracedApp>
+{
+    [Fact]
+    public async Task AnOrderIsOneTraceFromThePostThroughThePushToTheWorkersUpdates()
+    {
+        var accepted = await app.PostOrderAsync("traced");
+        var traceId = Assert.IsType<string>(accepted.TraceId);
+        await app.WaitForOrderAsync(accepted.OrderId, TimeSpan.FromSeconds(30), "completed");
+
+        // Each process exports its spans in batches, every few seconds.
+        IReadOnlyList<ReceivedSpan> spans = [];
+        await Eventually.Async(() =>
+        {
+            spans = app.Traces.SpansOf(traceId);
+            return Task.FromResult(spans.Any(s => s.Name == "process job") && spans.Count(s => s.Kind == SpanKind.Client) >= 3);
+        }, TimeSpan.FromSeconds(30), () => $"trace {traceId} has only: {string.Join(", ", spans.Select(s => $"{s.Name} ({s.Kind})"))}");
+
+        var post = Assert.Single(spans, s => s.Kind == SpanKind.Server && s.Name.StartsWith("POST /orders"));
+        var push = Assert.Single(spans, s => s.Name == "push jobs");
+        Assert.Equal((SpanKind.Producer, post.SpanId), (push.Kind, push.ParentSpanId));
+        var process = Assert.Single(spans, s => s.Name == "process job");
+        Assert.Equal((SpanKind.Consumer, post.SpanId), (process.Kind, process.ParentSpanId));
+        // PostgreSQL: the insert under the POST; the claim and the completion under the worker's span.
+        Assert.Single(spans, s => s.Kind == SpanKind.Client && s.ParentSpanId == post.SpanId);
+        Assert.Equal(2, spans.Count(s => s.Kind == SpanKind.Client && s.ParentSpanId == process.SpanId));
+    }
+}
