@@ -67,7 +67,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
             {
                 Activity.Current = batch[0].Activity;
             }
-            activity?.SetTag("kata3.batch_size", batch.Count);
+            activity?.SetTag(Kata3Telemetry.BatchSizeTag, batch.Count);
             try
             {
                 var results = await _write(batch.Select(p => p.Item).ToList(), CancellationToken.None);

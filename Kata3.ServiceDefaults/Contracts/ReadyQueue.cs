@@ -24,7 +24,7 @@ public static class ReadyQueue
 
         using var activity = Kata3Telemetry.ActivitySource.StartActivity("push jobs", ActivityKind.Producer);
         activity?.SetTag("db.system.name", "redis");
-        activity?.SetTag("kata3.batch_size", messages.Count);
+        activity?.SetTag(Kata3Telemetry.BatchSizeTag, messages.Count);
         var transaction = db.CreateTransaction();
         foreach (var byPriority in messages.GroupBy(m => m.Priority ?? JobPriority.Normal))
         {
