@@ -78,16 +78,18 @@ internal sealed class JobConsumer(
         try
         {
             (entries, var throttled) = await queue.TakeAsync(free);
+            if (entries.Count == 0 && throttled is null)
+            {
+                // Nothing ready: block until something is pushed. Not cancellable: the server gives
+                // up after FetchTimeout, which bounds how long a stop waits (jobs taken by then are
+                // handed straight back).
+                (entries, throttled) = await queue.WaitAndTakeAsync(free);
+            }
             if (throttled is { } wait)
             {
                 await Task.Delay(wait, stoppingToken);
             }
-            else if (entries.Count == 0)
-            {
-                // Not cancellable: the server gives up after FetchTimeout, which bounds how long a stop waits.
-                await queue.WaitForWorkAsync();
-            }
-            else
+            else if (entries.Count > 0)
             {
                 _backoff.Reset();
             }
@@ -110,7 +112,8 @@ internal sealed class JobConsumer(
     {
         try
         {
-            await Task.Yield();
+            // No hop to the thread pool first: a job runs inline only up to its claim, which
+            // always waits for PostgreSQL, so the fetch loop is back at once.
             await HandleAsync(entry, stoppingToken);
         }
         catch (Exception ex)

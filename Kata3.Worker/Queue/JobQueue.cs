@@ -70,26 +70,34 @@ internal sealed class JobQueue(
     /// Moves up to <paramref name="max"/> jobs to this replica's in-hand list without waiting.
     /// When the global rate limit is reached, returns none and how long until it lifts.
     /// </summary>
-    public async Task<(IReadOnlyList<string> Entries, TimeSpan? Throttled)> TakeAsync(int max)
+    public Task<(IReadOnlyList<string> Entries, TimeSpan? Throttled)> TakeAsync(int max) =>
+        TakeAsync(redis.GetDatabase(), max);
+
+    /// <summary>
+    /// Blocks until something is pushed or FetchTimeout passes, then takes as <see cref="TakeAsync(int)"/>
+    /// does. The take is pipelined behind the BLPOP on the blocking connection, so Redis runs it the
+    /// moment the wait ends: a woken replica has its jobs without another round trip. The finite
+    /// server timeout, well under the client's, means no orphaned pop is ever left behind.
+    /// </summary>
+    public async Task<(IReadOnlyList<string> Entries, TimeSpan? Throttled)> WaitAndTakeAsync(int max)
     {
-        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(FetchScript, _fetchKeys,
+        var db = await blocking.GetDatabaseAsync();
+        var timeoutSeconds = options.Value.FetchTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+        var wait = db.ExecuteAsync("BLPOP", QueueKeys.Signal, timeoutSeconds);
+        var take = TakeAsync(db, max);
+        await Task.WhenAll(wait, take);
+        return await take;
+    }
+
+    private async Task<(IReadOnlyList<string> Entries, TimeSpan? Throttled)> TakeAsync(IDatabase db, int max)
+    {
+        var result = (RedisResult[])(await db.ScriptEvaluateAsync(FetchScript, _fetchKeys,
             [max, options.Value.MaxJobsPerSecond]))!;
         if ((string?)result[0] == "throttled")
         {
             return ([], TimeSpan.FromMilliseconds((long)result[1]));
         }
         return (result.Skip(1).Select(r => (string)r!).ToList(), null);
-    }
-
-    /// <summary>
-    /// Blocks until something is pushed or FetchTimeout passes, on the blocking connection: the
-    /// finite server timeout, well under the client's, means no orphaned pop is ever left behind.
-    /// </summary>
-    public async Task WaitForWorkAsync()
-    {
-        var db = await blocking.GetDatabaseAsync();
-        var timeoutSeconds = options.Value.FetchTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
-        await db.ExecuteAsync("BLPOP", QueueKeys.Signal, timeoutSeconds);
     }
 
     /// <summary>
