@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Kata3.Api.Data;
-using Kata3.Api.Queue;
 using Kata3.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -48,7 +47,7 @@ internal static class OrdersApi
             TraceParent: activity?.Id,
             TraceState: activity?.TraceStateString);
 
-        // Durable first: once this commits the order exists, whatever happens to the push below.
+        // Durable first: once this commits the order exists, whatever happens to the push after it.
         switch (await services.Orders.CreateAsync(create, cancellationToken))
         {
             case CreateResult.Existing existing when existing.RequestHash != create.RequestHash:
@@ -61,8 +60,8 @@ internal static class OrdersApi
                 return Accepted(existing.OrderId, existing.JobId, "Order already accepted under this Idempotency-Key.", activity);
 
             case CreateResult.Created created:
-                await services.Publisher.PublishAsync(new JobMessage(JobMessage.CurrentVersion, create.JobId,
-                    create.OrderId, created.EnqueuedAt, create.TraceParent, create.TraceState, order.Priority));
+                // Not checked: a job Redis did not take is delivered by the sweeper; the order is durable.
+                await created.Pushed;
                 services.Logger.LogDebug("Accepted order {OrderId} as job {JobId}", create.OrderId, create.JobId);
                 return Accepted(create.OrderId, create.JobId, "Order accepted; it will be processed in the background.", activity);
 
@@ -88,6 +87,5 @@ internal static class OrdersApi
 
 internal sealed record OrderServices(
     OrderStore Orders,
-    JobPublisher Publisher,
     IOptions<FailureSimulationOptions> Simulation,
     ILogger<OrderServices> Logger);

@@ -1,4 +1,5 @@
 using Kata3.Api.Apis;
+using Kata3.Api.Queue;
 using Kata3.Batching;
 using Kata3.Contracts;
 using Npgsql;
@@ -19,26 +20,33 @@ internal sealed record OrderToCreate(
 /// <summary>What storing an order did: created it, or found the one stored under the same idempotency key.</summary>
 internal abstract record CreateResult
 {
-    public sealed record Created(DateTimeOffset EnqueuedAt) : CreateResult;
+    /// <param name="Pushed">The push of its job to the ready queue: false when Redis did not take it (the sweeper will).</param>
+    public sealed record Created(DateTimeOffset EnqueuedAt, Task<bool> Pushed) : CreateResult;
     public sealed record Existing(Guid OrderId, Guid JobId, string? RequestHash) : CreateResult;
 }
 
-/// <summary>Reads and writes orders and their jobs.</summary>
+/// <summary>Reads and writes orders and their jobs; hands each new job to the ready queue once it is committed.</summary>
 internal sealed class OrderStore : IAsyncDisposable
 {
     private readonly NpgsqlDataSource dataSource;
-    private readonly GroupCommit<OrderToCreate, DateTimeOffset?> _inserts;
+    private readonly JobPublisher publisher;
+    private readonly GroupCommit<OrderToCreate, CreateResult.Created?> _inserts;
 
-    public OrderStore(NpgsqlDataSource dataSource)
+    public OrderStore(NpgsqlDataSource dataSource, JobPublisher publisher)
     {
         this.dataSource = dataSource;
-        _inserts = new GroupCommit<OrderToCreate, DateTimeOffset?>("insert orders", InsertBatchAsync);
+        this.publisher = publisher;
+        _inserts = new GroupCommit<OrderToCreate, CreateResult.Created?>("insert orders", InsertBatchAsync);
     }
 
     public ValueTask DisposeAsync() => _inserts.DisposeAsync();
 
-    /// <summary>The orders and jobs of a batch in one statement; per order its enqueue time, or null when its key was taken.</summary>
-    private async Task<IReadOnlyList<DateTimeOffset?>> InsertBatchAsync(IReadOnlyList<OrderToCreate> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// The orders and jobs of a batch in one statement, then their jobs pushed in one MULTI, started
+    /// here so that it goes out the moment the commit is known, not after each caller has woken up;
+    /// the writer does not wait for it. Per order: created, or null when its key was taken.
+    /// </summary>
+    private async Task<IReadOnlyList<CreateResult.Created?>> InsertBatchAsync(IReadOnlyList<OrderToCreate> batch, CancellationToken cancellationToken)
     {
         await using var insert = dataSource.CreateCommand("""
             WITH input AS (
@@ -79,20 +87,25 @@ internal sealed class OrderStore : IAsyncDisposable
         {
             enqueued[reader.GetGuid(0)] = reader.GetFieldValue<DateTimeOffset>(1);
         }
-        return batch.Select(c => enqueued.TryGetValue(c.OrderId, out var at) ? at : (DateTimeOffset?)null).ToList();
+
+        var created = batch.Where(c => enqueued.ContainsKey(c.OrderId)).ToList();
+        var pushed = publisher.PublishAsync(created.Select(c => new JobMessage(JobMessage.CurrentVersion, c.JobId, c.OrderId,
+            enqueued[c.OrderId], c.TraceParent, c.TraceState, c.Order.Priority)).ToList());
+        return batch.Select(c => enqueued.TryGetValue(c.OrderId, out var at) ? new CreateResult.Created(at, pushed) : null).ToList();
     }
 
     /// <summary>
     /// Inserts the order (pending) and its job (queued) atomically: one statement, one
-    /// transaction, shared with whatever other requests arrived meanwhile (group commit). A
-    /// second order under an existing idempotency key inserts nothing; the unique index makes
-    /// concurrent requests with one key wait for the first and then find it.
+    /// transaction, shared with whatever other requests arrived meanwhile (group commit); once
+    /// committed, the job is pushed. A second order under an existing idempotency key inserts
+    /// nothing; the unique index makes concurrent requests with one key wait for the first and
+    /// then find it.
     /// </summary>
     public async Task<CreateResult> CreateAsync(OrderToCreate create, CancellationToken cancellationToken)
     {
-        if (await _inserts.SubmitAsync(create, cancellationToken) is { } enqueuedAt)
+        if (await _inserts.SubmitAsync(create, cancellationToken) is { } created)
         {
-            return new CreateResult.Created(enqueuedAt);
+            return created;
         }
 
         await using var existing = dataSource.CreateCommand("""
