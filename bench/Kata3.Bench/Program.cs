@@ -3,11 +3,12 @@
 //   Kata3.Bench closed URL CLIENTS SECONDS [PRODUCT]   CLIENTS loops, each posting as soon as its previous answer came
 //   Kata3.Bench open   URL RATE    SECONDS [PRODUCT]   open loop: request i is sent at start + i / RATE whatever the answers
 //
-// Prints one JSON line: {"sent","accepted","errors","seconds","perSecond","p50Ms","p99Ms","maxMs","firstError"}.
+// Prints one JSON line: {"sent","accepted","errors","seconds","perSecond","p50Ms","p99Ms","maxMs","firstError","cpuSeconds"}.
 // Latency is measured from the moment a request was due (open loop) or sent (closed loop) to its answer.
+// cpuSeconds is the generator's own CPU time: on two cores it is taken from the app it measures.
 using System.Diagnostics;
-using System.Net;
 using System.Text;
+using Kata3.Bench;
 
 if (args.Length < 4 || args[0] is not ("closed" or "open"))
 {
@@ -16,20 +17,13 @@ if (args.Length < 4 || args[0] is not ("closed" or "open"))
 }
 
 var mode = args[0];
-var url = new Uri(new Uri(args[1]), "/orders");
+var url = new Uri(args[1]);
 var amount = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
 var seconds = double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
 var product = args.Length > 4 ? args[4] : "bench";
-var body = Encoding.UTF8.GetBytes($$"""{"product":"{{product}}","quantity":1,"price":9.99}""");
-
-using var client = new HttpClient(new SocketsHttpHandler
-{
-    MaxConnectionsPerServer = mode == "closed" ? amount : 1024,
-    PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-    UseProxy = false,
-    AutomaticDecompression = DecompressionMethods.None,
-})
-{ Timeout = TimeSpan.FromSeconds(30) };
+var body = $$"""{"product":"{{product}}","quantity":1,"price":9.99}""";
+var request = Encoding.ASCII.GetBytes(
+    $"POST /orders HTTP/1.1\r\nHost: {url.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}");
 
 var latencies = new List<double>[mode == "closed" ? amount : 1];
 for (var i = 0; i < latencies.Length; i++)
@@ -38,18 +32,28 @@ for (var i = 0; i < latencies.Length; i++)
 }
 long sent = 0, accepted = 0, errors = 0;
 string? firstError = null;
+var idle = new Stack<HttpConnection>();
 
+// Keep-alive connections: an idle one is reused, a new one opened when all are busy (its connect
+// counts in that request's latency, as it would for any client).
 async Task PostAsync(long dueTimestamp, List<double> into)
 {
     Interlocked.Increment(ref sent);
+    HttpConnection? connection = null;
     try
     {
-        using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new("application/json");
-        using var response = await client.PostAsync(url, content);
-        _ = await response.Content.ReadAsByteArrayAsync();
+        lock (idle)
+        {
+            idle.TryPop(out connection);
+        }
+        connection ??= await HttpConnection.OpenAsync(url);
+        var status = await connection.SendAsync(request);
         var ms = Stopwatch.GetElapsedTime(dueTimestamp).TotalMilliseconds;
-        if (response.StatusCode == HttpStatusCode.Accepted)
+        lock (idle)
+        {
+            idle.Push(connection);
+        }
+        if (status == 202)
         {
             Interlocked.Increment(ref accepted);
             lock (into)
@@ -60,11 +64,12 @@ async Task PostAsync(long dueTimestamp, List<double> into)
         else
         {
             Interlocked.Increment(ref errors);
-            Interlocked.CompareExchange(ref firstError, $"HTTP {(int)response.StatusCode}", null);
+            Interlocked.CompareExchange(ref firstError, $"HTTP {status}", null);
         }
     }
-    catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+    catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidDataException)
     {
+        connection?.Dispose();
         Interlocked.Increment(ref errors);
         Interlocked.CompareExchange(ref firstError, $"{e.GetType().Name}: {e.Message}", null);
     }
@@ -108,6 +113,10 @@ else
     await Task.WhenAll(inFlight);
 }
 var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+foreach (var connection in idle)
+{
+    connection.Dispose();
+}
 
 var all = latencies.SelectMany(l => l).Order().ToArray();
 double? Percentile(double p) => all.Length == 0 ? null : Math.Round(all[Math.Min(all.Length - 1, (int)Math.Ceiling(p * all.Length) - 1)], 2);
@@ -122,6 +131,7 @@ var json = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, obje
     ["p99Ms"] = Percentile(0.99),
     ["maxMs"] = Percentile(1.0),
     ["firstError"] = firstError,
+    ["cpuSeconds"] = Math.Round(Environment.CpuUsage.TotalTime.TotalSeconds, 2),
 });
 Console.WriteLine(json);
 return 0;
