@@ -118,7 +118,9 @@ internal sealed class JobProcessor(
         return Disposition.Acknowledge;
     }
 
-    // The kata's simulated work. Real work would go here, taking the same cancellation token.
+    // The kata's simulated work. Real work would go here, taking the same cancellation token; work
+    // that computes before its first await should begin with `await Task.Yield()`: this runs on
+    // the claim writer's thread (group commit continues its callers inline) and would hold it.
     private async Task DoWorkAsync(ClaimedJob claim, CancellationToken cancellationToken)
     {
         if (simulation.Value.Enabled)
