@@ -5,7 +5,8 @@ namespace Kata3.Worker.Jobs;
 
 /// <summary>
 /// Keeps this replica's claims alive: every third of a lease it renews its Redis heartbeat and
-/// the PostgreSQL leases of the jobs it is processing. Registered before the consumer, so on
+/// the PostgreSQL leases of the jobs it is processing, and returns entries its in-hand list holds
+/// for no job of it. Registered before the consumer, so on
 /// shutdown it stops after it: a job being finished keeps its lease to the end.
 /// </summary>
 internal sealed class LeaseKeeper(
@@ -54,7 +55,12 @@ internal sealed class LeaseKeeper(
         try
         {
             await queue.HeartbeatAsync();
-            await store.RenewLeasesAsync(inHand.Snapshot(), options.Value.LeaseDuration, cancellationToken);
+            var held = inHand.Snapshot();
+            await store.RenewLeasesAsync(held, options.Value.LeaseDuration, cancellationToken);
+            if (await queue.ReturnOrphansAsync(held) is > 0 and var orphans)
+            {
+                logger.LogWarning("Returned {Count} job(s) this replica's in-hand list held but no job of it was working on to the queue", orphans);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -21,6 +21,7 @@ internal sealed class JobQueue(
     IOptions<WorkerOptions> options) : IAsyncDisposable
 {
     private readonly RedisKey _inHand = QueueKeys.Processing(identity.Id);
+    private HashSet<string> _unheldBefore = [];
     private readonly GroupCommit<(string Entry, Guid JobId), bool> _acknowledgements = new("acknowledge jobs",
         (jobs, _) => AcknowledgeBatchAsync(redis.GetDatabase(), QueueKeys.Processing(identity.Id), jobs), writers: 1);
 
@@ -144,6 +145,29 @@ internal sealed class JobQueue(
             _ = transaction.SetRemoveAsync(QueueKeys.Enqueued, id.ToString());
         }
         await transaction.ExecuteAsync();
+    }
+
+    /// <summary>
+    /// Puts back on the queue the entries in this replica's in-hand list that none of its jobs
+    /// holds, when they were already there unheld at the previous call (a lease third earlier):
+    /// a take whose reply never arrived (the connection dropped after the script ran) or a hand-back
+    /// that failed. Nothing else would ever move them while this replica lives; a delivery that was
+    /// merely slow is harmless to repeat, since a claim is conditional.
+    /// </summary>
+    /// <param name="held">The jobs this replica has claimed and is working on.</param>
+    public async Task<int> ReturnOrphansAsync(IReadOnlyCollection<Guid> held)
+    {
+        var unheld = (await redis.GetDatabase().ListRangeAsync(_inHand))
+            .Select(entry => (string)entry!)
+            .Where(entry => JobMessage.TryParse(entry) is not { } message || !held.Contains(message.JobId))
+            .ToHashSet();
+        var orphans = unheld.Where(_unheldBefore.Contains).ToList();
+        _unheldBefore = unheld;
+        foreach (var entry in orphans)
+        {
+            await MoveBackAsync(identity.Id, entry);
+        }
+        return orphans.Count;
     }
 
     /// <summary>
