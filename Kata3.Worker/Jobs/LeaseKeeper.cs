@@ -59,7 +59,7 @@ internal sealed class LeaseKeeper(
             await store.RenewLeasesAsync(held, options.Value.LeaseDuration, cancellationToken);
             if (await queue.ReturnOrphansAsync(held) is > 0 and var orphans)
             {
-                logger.LogWarning("Returned {Count} job(s) this replica's in-hand list held but no job of it was working on to the queue", orphans);
+                logger.LogWarning("Returned {Count} in-hand entries that no job of this replica was working on to the queue", orphans);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
