@@ -22,6 +22,9 @@ internal sealed class JobQueue(
 {
     private readonly RedisKey _inHand = QueueKeys.Processing(identity.Id);
     private HashSet<string> _unheldBefore = [];
+    // BLPOP's server-side timeout, formatted once rather than at every idle wake-up.
+    private readonly string _fetchTimeoutSeconds =
+        options.Value.FetchTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
     private readonly GroupCommit<(string Entry, Guid JobId), bool> _acknowledgements = new("acknowledge jobs",
         (jobs, _) => AcknowledgeBatchAsync(redis.GetDatabase(), QueueKeys.Processing(identity.Id), jobs), writers: 1);
 
@@ -83,8 +86,7 @@ internal sealed class JobQueue(
     public async Task<(IReadOnlyList<string> Entries, TimeSpan? Throttled)> WaitAndTakeAsync(int max)
     {
         var db = await blocking.GetDatabaseAsync();
-        var timeoutSeconds = options.Value.FetchTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
-        var wait = db.ExecuteAsync("BLPOP", QueueKeys.Signal, timeoutSeconds);
+        var wait = db.ExecuteAsync("BLPOP", QueueKeys.Signal, _fetchTimeoutSeconds);
         var take = TakeAsync(db, max);
         await Task.WhenAll(wait, take);
         return await take;
@@ -157,9 +159,10 @@ internal sealed class JobQueue(
     /// <param name="held">The jobs this replica has claimed and is working on.</param>
     public async Task<int> ReturnOrphansAsync(IReadOnlyCollection<Guid> held)
     {
+        var heldIds = held.ToHashSet();
         var unheld = (await redis.GetDatabase().ListRangeAsync(_inHand))
             .Select(entry => (string)entry!)
-            .Where(entry => JobMessage.TryParse(entry) is not { } message || !held.Contains(message.JobId))
+            .Where(entry => JobMessage.TryParse(entry) is not { } message || !heldIds.Contains(message.JobId))
             .ToHashSet();
         var orphans = unheld.Where(_unheldBefore.Contains).ToList();
         _unheldBefore = unheld;
