@@ -2,6 +2,7 @@ using Kata3.Api.Apis;
 using Kata3.Api.Queue;
 using Kata3.Batching;
 using Kata3.Contracts;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Kata3.Api.Data;
@@ -29,12 +30,15 @@ internal abstract record CreateResult
 internal sealed class OrderStore : IAsyncDisposable
 {
     private readonly NpgsqlDataSource dataSource;
+    private readonly NpgsqlDataSource hotPath;
     private readonly JobPublisher publisher;
     private readonly GroupCommit<OrderToCreate, CreateResult.Created?> _inserts;
 
-    public OrderStore(NpgsqlDataSource dataSource, JobPublisher publisher)
+    public OrderStore(NpgsqlDataSource dataSource, [FromKeyedServices(StoreClients.HotPath)] NpgsqlDataSource hotPath,
+        JobPublisher publisher)
     {
         this.dataSource = dataSource;
+        this.hotPath = hotPath;
         this.publisher = publisher;
         _inserts = new GroupCommit<OrderToCreate, CreateResult.Created?>("insert orders", InsertBatchAsync);
     }
@@ -48,7 +52,7 @@ internal sealed class OrderStore : IAsyncDisposable
     /// </summary>
     private async Task<IReadOnlyList<CreateResult.Created?>> InsertBatchAsync(IReadOnlyList<OrderToCreate> batch, CancellationToken cancellationToken)
     {
-        await using var insert = dataSource.CreateCommand("""
+        await using var insert = hotPath.CreateCommand("""
             WITH input AS (
                 SELECT * FROM unnest(@order_ids::uuid[], @job_ids::uuid[], @products::text[], @quantities::int[],
                                      @prices::numeric[], @priorities::text[], @keys::text[], @hashes::text[],

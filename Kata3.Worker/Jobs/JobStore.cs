@@ -1,5 +1,6 @@
 using Kata3.Batching;
 using Kata3.Contracts;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -20,14 +21,17 @@ internal sealed class JobStore : IAsyncDisposable
     private const int MaxErrorLength = 2000;
 
     private readonly NpgsqlDataSource dataSource;
+    private readonly NpgsqlDataSource hotPath;
     private readonly WorkerIdentity identity;
     private readonly IOptions<WorkerOptions> options;
     private readonly GroupCommit<Guid, Claim> _claims;
     private readonly GroupCommit<(Guid, int), bool> _completions;
 
-    public JobStore(NpgsqlDataSource dataSource, WorkerIdentity identity, IOptions<WorkerOptions> options)
+    public JobStore(NpgsqlDataSource dataSource, [FromKeyedServices(StoreClients.HotPath)] NpgsqlDataSource hotPath,
+        WorkerIdentity identity, IOptions<WorkerOptions> options)
     {
         this.dataSource = dataSource;
+        this.hotPath = hotPath;
         this.identity = identity;
         this.options = options;
         // One statement in flight per replica: the next batch gathers meanwhile, so batches grow
@@ -46,15 +50,15 @@ internal sealed class JobStore : IAsyncDisposable
     /// Claims the job for this replica with a lease: a queued job that is due, or one whose
     /// previous holder's lease ran out (that attempt is marked abandoned). No job when it is not
     /// claimable now (finished, leased by a live worker, waiting for a retry) or does not exist.
-    /// Concurrent claims share one statement (group commit), existence check included, so a
-    /// burst of duplicate deliveries costs no extra round trips.
+    /// Concurrent claims share one statement (group commit); the jobs of a batch that were not
+    /// claimed are looked up together in one more.
     /// </summary>
     public Task<Claim> ClaimAsync(Guid jobId, CancellationToken cancellationToken) =>
         _claims.SubmitAsync(jobId, cancellationToken);
 
     private async Task<IReadOnlyList<Claim>> ClaimBatchAsync(IReadOnlyList<Guid> jobIds, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = hotPath.CreateCommand("""
             WITH input AS (
                 SELECT DISTINCT id FROM unnest(@job_ids::uuid[]) AS i(id)
             ), claimed AS (
@@ -81,11 +85,7 @@ internal sealed class JobStore : IAsyncDisposable
                 INSERT INTO job_attempts (job_id, attempt, worker_id)
                 SELECT id, attempts, @worker_id FROM claimed
             )
-            -- A claimed job exists; only the others are looked up (OR stops at the first true, so a
-            -- batch where every job was claimed reads nothing more).
-            SELECT input.id, claimed.attempts, claimed.max_attempts, claimed.simulate_failures,
-                   claimed.id IS NOT NULL OR EXISTS (SELECT 1 FROM jobs WHERE jobs.id = input.id)
-            FROM input LEFT JOIN claimed ON claimed.id = input.id
+            SELECT id, attempts, max_attempts, simulate_failures FROM claimed
             """);
         command.Parameters.AddWithValue("job_ids", jobIds.ToArray());
         command.Parameters.AddWithValue("worker_id", identity.Id);
@@ -96,11 +96,22 @@ internal sealed class JobStore : IAsyncDisposable
         command.Parameters.AddWithValue("abandoned", AttemptOutcome.Abandoned);
 
         var claims = new Dictionary<Guid, Claim>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            var job = reader.IsDBNull(1) ? null : new ClaimedJob(reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
-            claims[reader.GetGuid(0)] = new Claim(job, reader.GetBoolean(4));
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                claims[reader.GetGuid(0)] = new Claim(new ClaimedJob(reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3)), JobExists: true);
+            }
+        }
+        // Rarely (a duplicate or late delivery, a poison message) a job was not claimed: is there
+        // such a job at all? The claims above are committed, so this lookup must not fail them.
+        if (jobIds.Where(id => !claims.ContainsKey(id)).Distinct().ToArray() is { Length: > 0 } unclaimed)
+        {
+            var existing = await ExistingJobsAsync(unclaimed, cancellationToken);
+            foreach (var id in unclaimed)
+            {
+                claims[id] = new Claim(Job: null, JobExists: existing?.Contains(id) ?? true);
+            }
         }
         // A duplicate delivery in the same batch claims once: only its first mention gets the claim.
         return jobIds.Select(id =>
@@ -109,6 +120,27 @@ internal sealed class JobStore : IAsyncDisposable
             claims[id] = claim with { Job = null };
             return claim;
         }).ToList();
+    }
+
+    /// <summary>Which of these jobs exist; null when PostgreSQL could not say (then none is taken for poison).</summary>
+    private async Task<HashSet<Guid>?> ExistingJobsAsync(Guid[] jobIds, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT id FROM jobs WHERE id = ANY(@job_ids)");
+            command.Parameters.AddWithValue("job_ids", jobIds);
+            var existing = new HashSet<Guid>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                existing.Add(reader.GetGuid(0));
+            }
+            return existing;
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -121,7 +153,7 @@ internal sealed class JobStore : IAsyncDisposable
     private async Task<IReadOnlyList<bool>> CompleteBatchAsync(IReadOnlyList<(Guid JobId, int Attempt)> jobs,
         CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = hotPath.CreateCommand("""
             WITH input AS (
                 SELECT * FROM unnest(@job_ids::uuid[], @attempts::int[]) AS i(id, attempt)
             ), job AS (
