@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Kata3.Contracts;
 using StackExchange.Redis;
+using Xunit.Sdk;
 
 namespace Kata3.Tests.Infrastructure;
 
@@ -48,18 +49,36 @@ public static class QueueInspection
     {
         var replicas = await app.WaitForHealthyWorkersAsync(app.Workers, CancellationToken.None);
         var silent = replicas.ToList();
-        await Eventually.Async(async () =>
+        try
         {
-            silent = [];
-            foreach (var id in replicas)
+            await Eventually.Async(async () =>
             {
-                if (!await IsBeatingAsync(app, id))
+                silent = [];
+                foreach (var id in replicas)
                 {
-                    silent.Add(id);
+                    if (!await IsBeatingAsync(app, id))
+                    {
+                        silent.Add(id);
+                    }
+                }
+                return silent.Count == 0;
+            }, Kata3App.DefaultTimeout, () => $"no live heartbeat from {string.Join(", ", silent)}");
+        }
+        catch (FailException failure)
+        {
+            // Say what the silent replicas last wrote: a replica that never beats is otherwise a mystery.
+            var logs = new System.Text.StringBuilder(failure.Message);
+            foreach (var id in silent)
+            {
+                var lines = await app.GetLogsAsync(id, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+                logs.AppendLine().Append($"--- last lines of {id}:");
+                foreach (var line in lines.TakeLast(30))
+                {
+                    logs.AppendLine().Append(line);
                 }
             }
-            return silent.Count == 0;
-        }, Kata3App.DefaultTimeout, () => $"no live heartbeat from {string.Join(", ", silent)}");
+            Assert.Fail(logs.ToString());
+        }
         return replicas;
     }
 
