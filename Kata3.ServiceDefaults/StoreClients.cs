@@ -22,10 +22,9 @@ public static class StoreClients
 
     /// <summary>
     /// Adds the NpgsqlDataSource (and the <see cref="HotPath"/> one) and the Redis multiplexer.
-    /// Writes are batched (group commit), so a few connections carry any load:
-    /// <paramref name="maxDatabaseConnections"/> keeps the API and every worker replica together
-    /// under PostgreSQL's 100 connections, and a caller beyond it waits for a connection instead
-    /// of failing.
+    /// Writes are batched (group commit), so a few connections carry any load;
+    /// <paramref name="maxDatabaseConnections"/> caps the default pool (the hot path has its own 4),
+    /// and a caller beyond it waits for a connection instead of failing.
     /// </summary>
     public static TBuilder AddStoreClients<TBuilder>(this TBuilder builder, int maxDatabaseConnections)
         where TBuilder : IHostApplicationBuilder
