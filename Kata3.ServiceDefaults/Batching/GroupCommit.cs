@@ -30,7 +30,14 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
         _name = name;
         _write = write;
         _maxBatch = maxBatch;
-        _writers = Enumerable.Range(0, writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+        // The writers belong to no caller. Flowing the creator's context would give them the
+        // Activity of whichever request first created the store, for good: every shared batch's span
+        // became its child, and restoring that stopped Activity after each batch threw (and caught)
+        // an InvalidOperationException, some 300 a second in the API at 500 orders/s.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _writers = Enumerable.Range(0, writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+        }
     }
 
     public Task<TResult> SubmitAsync(TItem item, CancellationToken cancellationToken)

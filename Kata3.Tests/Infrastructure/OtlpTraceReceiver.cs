@@ -5,8 +5,12 @@ using System.Text;
 
 namespace Kata3.Tests.Infrastructure;
 
-/// <summary>A span as exported over OTLP: ids in lower-case hex, as in a traceparent header.</summary>
-public sealed record ReceivedSpan(string TraceId, string SpanId, string? ParentSpanId, string Name, ReceivedSpan.SpanKind Kind)
+/// <summary>
+/// A span as exported over OTLP: ids in lower-case hex, as in a traceparent header; the traces its
+/// links point to (a batch's span links to every caller's trace).
+/// </summary>
+public sealed record ReceivedSpan(string TraceId, string SpanId, string? ParentSpanId, string Name, ReceivedSpan.SpanKind Kind,
+    IReadOnlyList<string> LinkedTraceIds)
 {
     public enum SpanKind { Unspecified, Internal, Server, Client, Producer, Consumer }
 }
@@ -33,6 +37,8 @@ public sealed class OtlpTraceReceiver : IDisposable
     public string Endpoint { get; }
 
     public IReadOnlyList<ReceivedSpan> SpansOf(string traceId) => [.. _spans.Where(s => s.TraceId == traceId)];
+
+    public IReadOnlyList<ReceivedSpan> SpansNamed(string name) => [.. _spans.Where(s => s.Name == name)];
 
     public void Dispose() => _listener.Close();
 
@@ -75,7 +81,8 @@ public sealed class OtlpTraceReceiver : IDisposable
 
 /// <summary>
 /// Just enough of the protobuf wire format to read the spans of an ExportTraceServiceRequest
-/// (resource_spans = 1 → scope_spans = 2 → spans = 2), so the tests need no generated OTLP types.
+/// (resource_spans = 1 → scope_spans = 2 → spans = 2, each span's links = 13), so the tests need
+/// no generated OTLP types.
 /// </summary>
 internal static class OtlpProtobuf
 {
@@ -90,6 +97,7 @@ internal static class OtlpProtobuf
         string traceId = "", spanId = "", name = "";
         string? parent = null;
         var kind = ReceivedSpan.SpanKind.Unspecified;
+        var links = new List<string>();
         foreach (var (number, value, payload) in Fields(span))
         {
             switch (number)
@@ -99,9 +107,10 @@ internal static class OtlpProtobuf
                 case 4 when payload.Length > 0: parent = Convert.ToHexStringLower(payload.Span); break;
                 case 5: name = Encoding.UTF8.GetString(payload.Span); break;
                 case 6: kind = (ReceivedSpan.SpanKind)value; break;
+                case 13: links.AddRange(Messages(payload, 1).Select(id => Convert.ToHexStringLower(id.Span))); break;
             }
         }
-        return new ReceivedSpan(traceId, spanId, parent, name, kind);
+        return new ReceivedSpan(traceId, spanId, parent, name, kind, links);
     }
 
     private static IEnumerable<ReadOnlyMemory<byte>> Messages(ReadOnlyMemory<byte> message, int fieldNumber) =>

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Json;
 using Kata3.Tests.Infrastructure;
 using static Kata3.Tests.Infrastructure.ReceivedSpan;
 
@@ -30,6 +32,35 @@ public sealed class OrderTraceTests(TracedApp app) : IClassFixture<TracedApp>
         var statements = spans.Where(IsStatement).ToList();
         Assert.Single(statements, s => s.ParentSpanId == post.SpanId);
         Assert.Equal(2, statements.Count(s => s.ParentSpanId == process.SpanId));
+    }
+
+    [Fact]
+    public async Task AnInsertSharedBySeveralOrdersIsASpanOfItsOwnLinkedToEachOrdersTrace()
+    {
+        // Concurrent POSTs share one insert when they arrive while another is being written. Low
+        // priority, so the other test's order is not queued behind them on the one replica.
+        var traceIds = new HashSet<string>();
+        for (var burst = 0; burst < 3; burst++)
+        {
+            var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ =>
+                app.Api.PostAsJsonAsync("/orders", new { product = "batched", quantity = 1, price = 1m, priority = "low" })));
+            foreach (var response in responses)
+            {
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                traceIds.Add((await response.Content.ReadFromJsonAsync<OrderAcceptedBody>())!.TraceId!);
+            }
+        }
+
+        ReceivedSpan? shared = null;
+        await Eventually.Async(() =>
+        {
+            shared = app.Traces.SpansNamed("insert orders").FirstOrDefault(s => s.LinkedTraceIds.Count(traceIds.Contains) > 1);
+            return Task.FromResult(shared is not null);
+        }, TimeSpan.FromSeconds(30), () => "no insert was shared by several of the 48 orders");
+
+        // A root in a trace of its own: not a child of whichever request first created the writer.
+        Assert.Null(shared!.ParentSpanId);
+        Assert.DoesNotContain(shared.TraceId, traceIds);
     }
 
     // A database statement; a pooled connection being opened is a client span of its own ("CONNECT kata3db").
