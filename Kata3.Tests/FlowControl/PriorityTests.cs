@@ -64,12 +64,8 @@ public sealed class PriorityTests(PriorityApp app) : IClassFixture<PriorityApp>
         Assert.Contains("\"priority\"", await response.Content.ReadAsStringAsync());
     }
 
-    private async Task<Guid> PostAsync(string priority)
-    {
-        var response = await app.Api.PostAsJsonAsync("/orders", new { product = $"prio-{priority}", quantity = 1, price = 1, priority });
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<OrderAcceptedBody>())!.OrderId;
-    }
+    private async Task<Guid> PostAsync(string priority) =>
+        (await app.PostOrderAsync($"prio-{priority}", price: 1, priority: priority)).OrderId;
 
     private async Task<T> WhileWorkersAreStoppedAsync<T>(Func<Task<T>> post)
     {

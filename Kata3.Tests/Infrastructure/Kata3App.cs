@@ -138,9 +138,11 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
         return lines;
     }
 
-    public async Task<OrderAcceptedBody> PostOrderAsync(string product, int quantity = 1, decimal price = 9.99m)
+    /// <summary>Posts an order (without <c>priority</c> unless given: the API's default) and expects 202.</summary>
+    public async Task<OrderAcceptedBody> PostOrderAsync(string product, int quantity = 1, decimal price = 9.99m, string? priority = null)
     {
-        var response = await Api.PostAsJsonAsync("/orders", new { product, quantity, price });
+        object order = priority is null ? new { product, quantity, price } : new { product, quantity, price, priority };
+        var response = await Api.PostAsJsonAsync("/orders", order);
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<OrderAcceptedBody>())!;
     }
