@@ -1,6 +1,4 @@
 using Microsoft.AspNetCore.Diagnostics;
-using Npgsql;
-using StackExchange.Redis;
 
 namespace Kata3.Api;
 
@@ -15,7 +13,7 @@ internal sealed class InfrastructureExceptionHandler(IProblemDetailsService prob
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (!IsInfrastructureFault(exception))
+        if (!StoreFaults.IsOutage(exception))
         {
             return false;
         }
@@ -37,13 +35,4 @@ internal sealed class InfrastructureExceptionHandler(IProblemDetailsService prob
             },
         });
     }
-
-    // A PostgresException is the server answering (a bug or bad data, not an outage), unless the
-    // server itself is shutting down or out of resources (SQLSTATE classes 08, 53, 57).
-    private static bool IsInfrastructureFault(Exception exception) => exception switch
-    {
-        PostgresException pg => pg.SqlState[..2] is "08" or "53" or "57",
-        NpgsqlException or RedisException or TimeoutException => true,
-        _ => exception.InnerException is { } inner && IsInfrastructureFault(inner),
-    };
 }
