@@ -112,6 +112,8 @@ internal static class OrderRequestReader
             errors["product"] = ["'product' is required and must not be empty."];
         else if (dto.Product.Trim().Length > MaxProductLength)
             errors["product"] = [$"'product' must be at most {MaxProductLength} characters."];
+        else if (!IsPrintableText(dto.Product))
+            errors["product"] = ["'product' must be printable text: no control characters (NUL among them) and no unpaired surrogates."];
 
         if (dto.Quantity is null)
             errors["quantity"] = ["'quantity' is required."];
@@ -127,6 +129,25 @@ internal static class OrderRequestReader
 
         if (dto.Priority is not null && !JobPriority.IsValid(dto.Priority))
             errors["priority"] = ["'priority' must be high, normal or low."];
+    }
+
+    /// <summary>
+    /// Text PostgreSQL can store and a person can read: well-formed UTF-16 (no unpaired surrogate,
+    /// which cannot be encoded as UTF-8) without control characters (NUL cannot be stored at all).
+    /// </summary>
+    private static bool IsPrintableText(string text)
+    {
+        var rest = text.AsSpan();
+        while (!rest.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf16(rest, out var rune, out var consumed) != System.Buffers.OperationStatus.Done
+                || Rune.IsControl(rune))
+            {
+                return false;
+            }
+            rest = rest[consumed..];
+        }
+        return true;
     }
 
     // System.Text.Json reports where it failed as a JSON path such as "$.quantity".

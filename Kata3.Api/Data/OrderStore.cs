@@ -52,6 +52,9 @@ internal sealed class OrderStore : IAsyncDisposable
     /// </summary>
     private async Task<IReadOnlyList<CreateResult.Created?>> InsertBatchAsync(IReadOnlyList<OrderToCreate> batch, CancellationToken cancellationToken)
     {
+        // Rows are inserted in key order, so two batches waiting on each other's uncommitted keys
+        // always wait the same way round: crossed keys cannot deadlock.
+        var rows = batch.OrderBy(c => c.IdempotencyKey, StringComparer.Ordinal).ToList();
         await using var insert = hotPath.CreateCommand("""
             WITH input AS (
                 SELECT * FROM unnest(@order_ids::uuid[], @job_ids::uuid[], @products::text[], @quantities::int[],
@@ -71,17 +74,17 @@ internal sealed class OrderStore : IAsyncDisposable
             FROM new_orders JOIN input ON input.order_id = new_orders.id
             RETURNING order_id, enqueued_at
             """);
-        insert.Parameters.AddWithValue("order_ids", batch.Select(c => c.OrderId).ToArray());
-        insert.Parameters.AddWithValue("job_ids", batch.Select(c => c.JobId).ToArray());
-        insert.Parameters.AddWithValue("products", batch.Select(c => c.Order.Product).ToArray());
-        insert.Parameters.AddWithValue("quantities", batch.Select(c => c.Order.Quantity).ToArray());
-        insert.Parameters.AddWithValue("prices", batch.Select(c => c.Order.Price).ToArray());
-        insert.Parameters.AddWithValue("priorities", batch.Select(c => c.Order.Priority).ToArray());
-        insert.Parameters.AddWithValue("keys", batch.Select(c => c.IdempotencyKey).ToArray());
-        insert.Parameters.AddWithValue("hashes", batch.Select(c => c.RequestHash).ToArray());
-        insert.Parameters.AddWithValue("simulate", batch.Select(c => c.SimulateFailures).ToArray());
-        insert.Parameters.AddWithValue("trace_parents", batch.Select(c => c.TraceParent).ToArray());
-        insert.Parameters.AddWithValue("trace_states", batch.Select(c => c.TraceState).ToArray());
+        insert.Parameters.AddWithValue("order_ids", rows.Select(c => c.OrderId).ToArray());
+        insert.Parameters.AddWithValue("job_ids", rows.Select(c => c.JobId).ToArray());
+        insert.Parameters.AddWithValue("products", rows.Select(c => c.Order.Product).ToArray());
+        insert.Parameters.AddWithValue("quantities", rows.Select(c => c.Order.Quantity).ToArray());
+        insert.Parameters.AddWithValue("prices", rows.Select(c => c.Order.Price).ToArray());
+        insert.Parameters.AddWithValue("priorities", rows.Select(c => c.Order.Priority).ToArray());
+        insert.Parameters.AddWithValue("keys", rows.Select(c => c.IdempotencyKey).ToArray());
+        insert.Parameters.AddWithValue("hashes", rows.Select(c => c.RequestHash).ToArray());
+        insert.Parameters.AddWithValue("simulate", rows.Select(c => c.SimulateFailures).ToArray());
+        insert.Parameters.AddWithValue("trace_parents", rows.Select(c => c.TraceParent).ToArray());
+        insert.Parameters.AddWithValue("trace_states", rows.Select(c => c.TraceState).ToArray());
         insert.Parameters.AddWithValue("order_status", OrderStatus.Pending);
         insert.Parameters.AddWithValue("job_status", JobStatus.Queued);
 

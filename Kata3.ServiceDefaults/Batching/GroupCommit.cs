@@ -10,7 +10,8 @@ namespace Kata3.Batching;
 /// <c>maxBatch</c>) and writes it in one round trip. There is no timer: under light load a
 /// batch is one item and costs nothing extra; under load batches grow by themselves, so the
 /// commit rate stops bounding the item rate. A caller's result arrives only after its batch
-/// has committed, so batching weakens no guarantee.
+/// has committed, so batching weakens no guarantee. A write must be all or nothing (one
+/// statement or transaction), since a failed batch is written again, whole or item by item.
 /// </summary>
 public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
 {
@@ -19,6 +20,8 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     private readonly int _maxBatch;
     private readonly string _name;
     private readonly Task[] _writers;
+
+    private const int MaxConflictAttempts = 3;
 
     /// <param name="name">Names the batch's span when several callers' writes share it.</param>
     /// <param name="write">Writes a batch; returns one result per item, in order.</param>
@@ -81,22 +84,64 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
             activity?.SetTag(Kata3Telemetry.BatchSizeTag, batch.Count);
             try
             {
-                var results = await _write(batch.Select(p => p.Item).ToList(), CancellationToken.None);
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Done.TrySetResult(results[i]);
-                }
-            }
-            catch (Exception ex)
-            {
-                foreach (var pending in batch)
-                {
-                    pending.Done.TrySetException(ex);
-                }
+                await WriteAsync(batch);
             }
             finally
             {
                 Activity.Current = previous;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes a batch and hands each caller its result. A batch fails as a whole only in an outage;
+    /// any other failure may be one member's (data the store refuses), so each member is then
+    /// written alone and only the faulty one fails.
+    /// </summary>
+    private async Task WriteAsync(List<Pending> batch)
+    {
+        try
+        {
+            var results = await WriteWithRetriesAsync(batch.Select(p => p.Item).ToList());
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Done.TrySetResult(results[i]);
+            }
+        }
+        catch (Exception ex) when (batch.Count > 1 && !StoreFaults.IsOutage(ex))
+        {
+            foreach (var pending in batch)
+            {
+                try
+                {
+                    pending.Done.TrySetResult((await WriteWithRetriesAsync([pending.Item]))[0]);
+                }
+                catch (Exception alone)
+                {
+                    pending.Done.TrySetException(alone);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var pending in batch)
+            {
+                pending.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    // A deadlock or serialization failure rolled the statement back; it may simply run again.
+    private async Task<IReadOnlyList<TResult>> WriteWithRetriesAsync(IReadOnlyList<TItem> items)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await _write(items, CancellationToken.None);
+            }
+            catch (Exception ex) when (attempt < MaxConflictAttempts && StoreFaults.IsConflict(ex))
+            {
             }
         }
     }
