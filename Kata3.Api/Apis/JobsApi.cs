@@ -1,3 +1,4 @@
+using System.Globalization;
 using Kata3.Api.Data;
 using Kata3.Api.Queue;
 using Kata3.Contracts;
@@ -8,6 +9,7 @@ namespace Kata3.Api.Apis;
 /// <summary>Jobs by status (dead letters above all) and sending dead jobs back to the queue.</summary>
 internal static class JobsApi
 {
+    public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
@@ -22,22 +24,40 @@ internal static class JobsApi
         return app;
     }
 
+    /// <summary>
+    /// A page of jobs in one status. Pages are keyset-paginated: pass the previous page's
+    /// <c>next</c> as <c>after</c>; a page costs the same at any depth.
+    /// </summary>
     public static async Task<Results<Ok<JobPage>, ValidationProblem>> ListJobsAsync(
-        JobStore jobs, CancellationToken cancellationToken, string status = JobStatus.Dead, int page = 1, int pageSize = 20)
+        JobStore jobs, CancellationToken cancellationToken,
+        string? status = null, string? limit = null, string? after = null, string? page = null, string? pageSize = null)
     {
         var errors = new Dictionary<string, string[]>();
+        status ??= JobStatus.Dead;
         if (status is not (JobStatus.Queued or JobStatus.Processing or JobStatus.Completed or JobStatus.Dead))
             errors["status"] = ["'status' must be queued, processing, completed or dead."];
-        if (page < 1)
-            errors["page"] = ["'page' must be 1 or more."];
-        if (pageSize is < 1 or > MaxPageSize)
-            errors["pageSize"] = [$"'pageSize' must be between 1 and {MaxPageSize}."];
+        var size = DefaultPageSize;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size)
+                                  || size is < 1 or > MaxPageSize))
+            errors["limit"] = [$"'limit' must be a whole number from 1 to {MaxPageSize}."];
+        JobCursor? cursor = null;
+        if (after is not null)
+        {
+            if (JobCursor.TryDecode(after, out var decoded))
+                cursor = decoded;
+            else
+                errors["after"] = ["'after' must be the 'next' value of a previous page."];
+        }
+        if (page is not null)
+            errors["page"] = ["Pages are not numbered: pass the previous page's 'next' as 'after'."];
+        if (pageSize is not null)
+            errors["pageSize"] = ["Use 'limit' for the page size."];
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        return TypedResults.Ok(await jobs.ListAsync(status, page, pageSize, cancellationToken));
+        return TypedResults.Ok(await jobs.ListAsync(status, size, cursor, cancellationToken));
     }
 
     public static async Task<Results<Accepted<JobRequeued>, ProblemHttpResult>> RetryJobAsync(
@@ -67,6 +87,7 @@ internal static class JobsApi
 }
 
 public sealed record JobSummary(Guid JobId, Guid OrderId, string Status, int Attempts, string? Error, DateTimeOffset UpdatedAt);
-public sealed record JobPage(IReadOnlyList<JobSummary> Items, int Page, int PageSize, long Total);
+/// <param name="Next">The <c>after</c> of the next page; null on the last page.</param>
+public sealed record JobPage(IReadOnlyList<JobSummary> Items, string? Next);
 public sealed record JobRequeued(Guid JobId, Guid OrderId, string Status);
 public sealed record DeadJobsRequeued(int Requeued);

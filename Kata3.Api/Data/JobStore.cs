@@ -1,39 +1,50 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
 using Kata3.Api.Apis;
 using Kata3.Contracts;
 using Npgsql;
 
 namespace Kata3.Api.Data;
 
-/// <summary>Dead letters: listing them and sending them back to the queue.</summary>
+/// <summary>Jobs by status, and dead letters sent back to the queue.</summary>
 internal sealed class JobStore(NpgsqlDataSource dataSource)
 {
-    public async Task<JobPage> ListAsync(string status, int page, int pageSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// One page of jobs in a status, after <paramref name="after"/> (the last job of the previous
+    /// page) in the status' order; the cursor of the next page, or null on the last.
+    /// </summary>
+    public async Task<JobPage> ListAsync(string status, int limit, JobCursor? after, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT count(*) FROM jobs WHERE status = @status;
-
-            SELECT id, order_id, status, attempts, error, updated_at
+        var (column, direction) = JobListOrder.For(status);
+        var comparison = direction == "ASC" ? ">" : "<";
+        await using var command = dataSource.CreateCommand($"""
+            SELECT id, order_id, status, attempts, error, updated_at, {column}
             FROM jobs
-            WHERE status = @status
-            ORDER BY updated_at DESC, id
-            LIMIT @limit OFFSET @offset
+            WHERE status = @status {(after is null ? "" : $"AND ({column}, id) {comparison} (@after_at, @after_id)")}
+            ORDER BY {column} {direction}, id {direction}
+            LIMIT @limit
             """);
         command.Parameters.AddWithValue("status", status);
-        command.Parameters.AddWithValue("limit", pageSize);
-        command.Parameters.AddWithValue("offset", (page - 1) * pageSize);
-
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var total = reader.GetInt64(0);
-        await reader.NextResultAsync(cancellationToken);
+        command.Parameters.AddWithValue("limit", limit + 1);
+        if (after is { } cursor)
+        {
+            command.Parameters.AddWithValue("after_at", cursor.At);
+            command.Parameters.AddWithValue("after_id", cursor.JobId);
+        }
 
         var items = new List<JobSummary>();
-        while (await reader.ReadAsync(cancellationToken))
+        JobCursor? last = null;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (items.Count < limit && await reader.ReadAsync(cancellationToken))
         {
             items.Add(new JobSummary(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt32(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5)));
+            last = new JobCursor(reader.GetFieldValue<DateTimeOffset>(6), reader.GetGuid(0));
         }
-        return new JobPage(items, page, pageSize, total);
+        // One row more than the page was asked for: there is a next page.
+        var more = await reader.ReadAsync(cancellationToken);
+        return new JobPage(items, more ? last!.Value.Encode() : null);
     }
 
     /// <summary>
@@ -76,5 +87,47 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("SELECT status FROM jobs WHERE id = @job_id");
         command.Parameters.AddWithValue("job_id", jobId);
         return (string?)await command.ExecuteScalarAsync(cancellationToken);
+    }
+}
+
+/// <summary>
+/// The order GET /jobs lists a status in, each served by that status' index (Schema, migration 6):
+/// what runs next first for queued jobs, the latest first for the others.
+/// </summary>
+internal static class JobListOrder
+{
+    public static (string Column, string Direction) For(string status) => status switch
+    {
+        JobStatus.Queued => ("run_at", "ASC"),
+        JobStatus.Processing => ("started_at", "DESC"),
+        JobStatus.Completed => ("completed_at", "DESC"),
+        JobStatus.Dead => ("updated_at", "DESC"),
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Not a job status."),
+    };
+}
+
+/// <summary>Where a page of jobs ends: the last job's sort value and id, opaque to clients.</summary>
+internal readonly record struct JobCursor(DateTimeOffset At, Guid JobId)
+{
+    public string Encode() =>
+        Base64Url.EncodeToString(Encoding.ASCII.GetBytes($"{At.UtcTicks}.{JobId:N}"));
+
+    public static bool TryDecode(string? text, out JobCursor cursor)
+    {
+        cursor = default;
+        if (string.IsNullOrEmpty(text) || text.Length > 100 || !Base64Url.IsValid(text))
+        {
+            return false;
+        }
+        var parts = Encoding.ASCII.GetString(Base64Url.DecodeFromChars(text)).Split('.');
+        if (parts.Length != 2
+            || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            || ticks > DateTimeOffset.MaxValue.UtcTicks
+            || !Guid.TryParseExact(parts[1], "N", out var jobId))
+        {
+            return false;
+        }
+        cursor = new JobCursor(new DateTimeOffset(ticks, TimeSpan.Zero), jobId);
+        return true;
     }
 }

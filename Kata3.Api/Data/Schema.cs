@@ -88,5 +88,15 @@ internal static class Schema
             UPDATE orders SET job_id = jobs.id FROM jobs WHERE jobs.order_id = orders.id;
             DROP INDEX jobs_order_id;
             """),
+        (6, """
+            -- GET /jobs pages by keyset, through one index per status, so a page costs the same at
+            -- any depth: queued by run_at, completed by completed_at, dead by updated_at (processing
+            -- jobs are few: the lease index finds them all).
+            DROP INDEX jobs_queued_run_at;
+            CREATE INDEX jobs_queued_run_at ON jobs (run_at, id) WHERE status = 'queued';
+            DROP INDEX jobs_dead;
+            CREATE INDEX jobs_dead ON jobs (updated_at, id) WHERE status = 'dead';
+            CREATE INDEX jobs_completed ON jobs (completed_at, id) WHERE status = 'completed';
+            """),
     ];
 }

@@ -25,9 +25,8 @@ public sealed class DeadJobTests(RetryApp app, ITestOutputHelper output)
         Assert.Equal("dead", attempt.Outcome);
         Assert.False(string.IsNullOrWhiteSpace(attempt.Error));
 
-        var page = await app.GetJobsAsync("dead", page: 1, pageSize: 20);
-        Assert.Equal((1, 20), (page.Page, page.PageSize));
-        Assert.True(page.Total >= 1 && page.Items.Count <= 20, $"page of {page.Items.Count}, total {page.Total}");
+        var page = await app.GetJobsAsync("dead", limit: 20);
+        Assert.True(page.Items.Count is >= 1 and <= 20, $"page of {page.Items.Count}");
         Assert.All(page.Items, j => Assert.Equal("dead", j.Status));
         var listed = await app.FindJobAsync("dead", accepted.JobId);
         Assert.NotNull(listed);

@@ -38,28 +38,29 @@ public static class JobsApi
 
     public static object Order(string product, int quantity = 1, decimal price = 9.99m) => new { product, quantity, price };
 
-    public static async Task<JobsPageBody> GetJobsAsync(this Kata3App app, string status, int page, int pageSize)
+    /// <summary>One page of GET /jobs; <paramref name="after"/> is the previous page's <c>next</c>.</summary>
+    public static async Task<JobsPageBody> GetJobsAsync(this Kata3App app, string status, int limit, string? after = null)
     {
         using var timeout = new CancellationTokenSource(RequestTimeout);
-        return (await app.Api.GetFromJsonAsync<JobsPageBody>($"/jobs?status={status}&page={page}&pageSize={pageSize}", timeout.Token))!;
+        var query = $"/jobs?status={status}&limit={limit}" + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
+        return (await app.Api.GetFromJsonAsync<JobsPageBody>(query, timeout.Token))!;
     }
 
     /// <summary>Pages through GET /jobs?status=… until the job shows up; null when it is on no page.</summary>
     public static async Task<JobSummaryBody?> FindJobAsync(this Kata3App app, string status, Guid jobId)
     {
-        const int pageSize = 50;
-        for (var page = 1; ; page++)
+        string? after = null;
+        do
         {
-            var body = await app.GetJobsAsync(status, page, pageSize);
+            var body = await app.GetJobsAsync(status, limit: 50, after);
             if (body.Items.FirstOrDefault(j => j.JobId == jobId) is { } found)
             {
                 return found;
             }
-            if (body.Items.Count == 0 || page * pageSize >= body.Total)
-            {
-                return null;
-            }
+            after = body.Next;
         }
+        while (after is not null);
+        return null;
     }
 
     public static async Task<HttpResponseMessage> PostAsync(this Kata3App app, string path)
@@ -75,6 +76,6 @@ public static class JobsApi
             $"#{a.Attempt} {a.WorkerId} {a.StartedAt:HH:mm:ss.fff}-{a.FinishedAt:HH:mm:ss.fff} {a.Outcome ?? "(running)"} {a.Error}"));
 }
 
-public sealed record JobsPageBody(IReadOnlyList<JobSummaryBody> Items, int Page, int PageSize, int Total);
+public sealed record JobsPageBody(IReadOnlyList<JobSummaryBody> Items, string? Next);
 
 public sealed record JobSummaryBody(Guid JobId, Guid OrderId, string Status, int Attempts, string? Error, DateTimeOffset UpdatedAt);
