@@ -14,6 +14,10 @@ internal static class ApiExtensions
 
         // The API is the one owner of the schema; it migrates before it starts serving.
         builder.Services.AddHostedService<SchemaMigrator>();
+        // After the migration: /health turns green only once the first order will be as fast as the next.
+        builder.Services.AddSingleton<ApiWarmup>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ApiWarmup>());
+        builder.Services.AddHealthChecks().AddCheck<ApiWarmup>("warm-up");
         builder.Services.AddOptions<FailureSimulationOptions>().BindConfiguration(FailureSimulationOptions.SectionName);
         builder.Services.AddSingleton<OrderStore>();
         builder.Services.AddSingleton<JobStore>();

@@ -40,7 +40,19 @@ internal sealed class OrderStore : IAsyncDisposable
         this.dataSource = dataSource;
         this.hotPath = hotPath;
         this.publisher = publisher;
-        _inserts = new GroupCommit<OrderToCreate, CreateResult.Created?>("insert orders", InsertBatchAsync);
+        _inserts = new GroupCommit<OrderToCreate, CreateResult.Created?>("insert orders", InsertBatchAsync, writers: InsertWriters);
+    }
+
+    private const int InsertWriters = 2;
+
+    /// <summary>
+    /// Runs the order path once without writing anything: an empty insert on as many connections
+    /// as there are insert writers, and a read of an order that does not exist.
+    /// </summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(Enumerable.Range(0, InsertWriters).Select(_ => InsertBatchAsync([], cancellationToken)));
+        await GetAsync(Guid.Empty, cancellationToken);
     }
 
     public ValueTask DisposeAsync() => _inserts.DisposeAsync();
