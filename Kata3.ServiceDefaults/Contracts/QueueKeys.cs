@@ -28,7 +28,7 @@ public static class QueueKeys
     /// <summary>Entries that are not a job a worker can run, set aside as JSON with their reason.</summary>
     public const string Poison = "kata3:jobs:poison";
 
-    /// <summary>Ids of the worker replicas that have announced themselves.</summary>
+    /// <summary>Ids of the worker replicas that have announced themselves (a hint: recovery scans the in-hand lists).</summary>
     public const string Workers = "kata3:workers";
 
     /// <summary>Held by whichever replica is sweeping, so sweeps do not overlap.</summary>
@@ -41,7 +41,10 @@ public static class QueueKeys
     /// A worker's in-hand list: a job is moved here atomically as it is taken, and removed only
     /// after its outcome is recorded in PostgreSQL, so a taken job is never only in memory.
     /// </summary>
-    public static string Processing(string workerId) => $"kata3:jobs:processing:{workerId}";
+    public static string Processing(string workerId) => ProcessingPrefix + workerId;
+
+    /// <summary>The prefix of every in-hand list; what follows it is the owner's replica id.</summary>
+    public const string ProcessingPrefix = "kata3:jobs:processing:";
 
     /// <summary>A worker's heartbeat (expires unless renewed); its value is JSON with the process id.</summary>
     public static string Heartbeat(string workerId) => $"kata3:workers:{workerId}";
