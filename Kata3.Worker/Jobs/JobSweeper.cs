@@ -1,3 +1,4 @@
+using Kata3.Contracts;
 using Kata3.Worker.Queue;
 using Microsoft.Extensions.Options;
 
@@ -46,16 +47,33 @@ internal sealed class JobSweeper(
         var expired = await store.RequeueExpiredLeasesAsync(BatchSize, cancellationToken);
 
         var due = await store.DueJobsAsync(BatchSize, FreshJobGrace, cancellationToken);
-        var missing = (await queue.MissingAsync(due.Select(m => m.JobId).ToList())).ToHashSet();
-        var toPush = due.Where(m => missing.Contains(m.JobId)).ToList();
-        await queue.PushAsync(toPush);
+        var missing = (await queue.MissingAsync(due.Select(r => r.JobId).ToList())).ToHashSet();
+        var pushed = await DeliverAsync(due.Where(r => missing.Contains(r.JobId)).ToList(), cancellationToken);
 
-        if (fromDead + expired + toPush.Count > 0)
+        if (fromDead + expired + pushed > 0)
         {
             logger.LogWarning(
                 "Sweep: returned {FromDead} job(s) held by vanished replicas, requeued {Expired} expired lease(s), pushed {Pushed} due job(s) Redis lacked",
-                fromDead, expired, toPush.Count);
+                fromDead, expired, pushed);
         }
+    }
+
+    // Pushes the rows that make a message; a row that cannot be read becomes a dead letter, not a job pushed forever.
+    private async Task<int> DeliverAsync(IReadOnlyList<JobRow> rows, CancellationToken cancellationToken)
+    {
+        foreach (var row in rows.Where(r => r.Message is null))
+        {
+            if (await store.DeadLetterAsync(row.JobId, row.Unreadable!, cancellationToken))
+            {
+                logger.LogError("Job {JobId} is dead: {Reason}", row.JobId, row.Unreadable);
+            }
+        }
+        var messages = rows.Select(r => r.Message).OfType<JobMessage>().ToList();
+        foreach (var batch in messages.Chunk(BatchSize))
+        {
+            await queue.PushAsync(batch);
+        }
+        return messages.Count;
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
