@@ -19,9 +19,10 @@ public static class QueueKeys
     public const string RateWindow = "kata3:jobs:started-this-second";
 
     /// <summary>
-    /// Ids of the jobs that are somewhere in Redis (ready or in a worker's hands). The sweeper
-    /// pushes a due job that PostgreSQL has as queued but this set lacks: a failed push, an API
-    /// that died between commit and push, or a Redis that restarted empty.
+    /// Ids of the jobs that are somewhere in Redis (ready or in a worker's hands). A hint, not the
+    /// truth: the sweeper pushes at once a due job that PostgreSQL has as queued but this set lacks
+    /// (a failed push, an API that died between commit and push, a Redis that restarted empty), and
+    /// its audit finds the ones the set wrongly claims are held.
     /// </summary>
     public const string Enqueued = "kata3:jobs:enqueued";
 
@@ -33,6 +34,9 @@ public static class QueueKeys
 
     /// <summary>Held by whichever replica is sweeping, so sweeps do not overlap.</summary>
     public const string SweeperLock = "kata3:sweeper:lock";
+
+    /// <summary>Held for an audit interval by the sweeper that audited, so one audit runs per interval across replicas.</summary>
+    public const string AuditLock = "kata3:sweeper:audit";
 
     /// <summary>The ready queue of a priority (normal keeps the plain name).</summary>
     public static string ReadyFor(string priority) => priority == JobPriority.Normal ? Ready : $"{Ready}:{priority}";

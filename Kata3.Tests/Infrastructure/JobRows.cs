@@ -33,7 +33,8 @@ public static class JobRows
     /// <summary>
     /// A backlog of <paramref name="count"/> queued jobs accepted <paramref name="age"/> ago, each
     /// with its entry in its priority's ready list and its id in the enqueued set, as a healthy
-    /// push leaves them. Returns the job ids.
+    /// push leaves them. The rows become due only once every entry is pushed, so the sweeper never
+    /// sees them due with their entries still missing. Returns the job ids.
     /// </summary>
     public static async Task<IReadOnlyList<Guid>> InsertBacklogAsync(this Kata3App app, int count, TimeSpan age, string priority)
     {
@@ -47,7 +48,7 @@ public static class JobRows
                 SELECT order_id, job_id, 'backlog', 1, 9.99, 'pending', at, at FROM source
             )
             INSERT INTO jobs (id, order_id, status, priority, enqueued_at, run_at)
-            SELECT job_id, order_id, 'queued', @priority, at, at FROM source
+            SELECT job_id, order_id, 'queued', @priority, at, 'infinity' FROM source
             RETURNING id, order_id, enqueued_at
             """);
         insert.Parameters.AddWithValue("count", count);
@@ -73,7 +74,13 @@ public static class JobRows
             batch.Execute();
             await Task.WhenAll(pushed, recorded);
         }
-        return [.. messages.Select(m => m.JobId)];
+
+        var jobIds = messages.Select(m => m.JobId).ToArray();
+        await using var due = app.Database.CreateCommand("UPDATE jobs SET run_at = enqueued_at WHERE id = ANY(@ids)");
+        due.Parameters.AddWithValue("ids", jobIds);
+        due.CommandTimeout = 120;
+        await due.ExecuteNonQueryAsync();
+        return jobIds;
     }
 
     /// <summary>

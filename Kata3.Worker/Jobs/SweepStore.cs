@@ -65,6 +65,78 @@ internal sealed class SweepStore(NpgsqlDataSource dataSource)
         return await ReadRowsAsync(command, cancellationToken);
     }
 
+    /// <summary>
+    /// One page of the ids of all queued, due jobs (with the same grace as <see cref="DueJobsAsync"/>)
+    /// whose run_at is after <paramref name="after"/>, in run_at order: keyset pagination, so every
+    /// page is a range of the run_at index however long the backlog. Next is where the following
+    /// page starts, or null when this was the last.
+    /// </summary>
+    public async Task<(IReadOnlyList<Guid> JobIds, DateTimeOffset? Next)> DueJobIdsAsync(
+        DateTimeOffset after, int limit, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        var page = new List<(DateTimeOffset RunAt, Guid JobId)>(limit);
+        await using (var command = dataSource.CreateCommand("""
+            SELECT run_at, id
+            FROM jobs
+            WHERE status = @queued AND run_at > @after AND run_at <= now() AND (attempts > 0 OR enqueued_at <= now() - @grace)
+            ORDER BY run_at
+            LIMIT @limit
+            """))
+        {
+            command.Parameters.AddWithValue("queued", JobStatus.Queued);
+            command.Parameters.AddWithValue("after", after);
+            command.Parameters.AddWithValue("grace", grace);
+            command.Parameters.AddWithValue("limit", limit);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                page.Add((reader.GetFieldValue<DateTimeOffset>(0), reader.GetGuid(1)));
+            }
+        }
+        var ids = page.Select(p => p.JobId).ToList();
+        if (page.Count < limit)
+        {
+            return (ids, null);
+        }
+
+        // The limit may have cut off jobs of the page's last instant (one insert of many orders
+        // shares one now()): take all of them, so the next page can start after that instant.
+        var last = page[^1].RunAt;
+        await using (var ties = dataSource.CreateCommand("""
+            SELECT id
+            FROM jobs
+            WHERE status = @queued AND run_at = @last AND (attempts > 0 OR enqueued_at <= now() - @grace)
+            """))
+        {
+            ties.Parameters.AddWithValue("queued", JobStatus.Queued);
+            ties.Parameters.AddWithValue("last", last);
+            ties.Parameters.AddWithValue("grace", grace);
+            var inPage = page.Where(p => p.RunAt == last).Select(p => p.JobId).ToHashSet();
+            await using var reader = await ties.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (!inPage.Contains(reader.GetGuid(0)))
+                {
+                    ids.Add(reader.GetGuid(0));
+                }
+            }
+        }
+        return (ids, last);
+    }
+
+    /// <summary>Of the given jobs, those still queued and due now, as messages to push.</summary>
+    public async Task<IReadOnlyList<JobRow>> StillDueAsync(IReadOnlyCollection<Guid> jobIds, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {RowColumns}
+            FROM jobs
+            WHERE id = ANY(@job_ids) AND status = @queued AND run_at <= now()
+            """);
+        command.Parameters.AddWithValue("job_ids", jobIds.ToArray());
+        command.Parameters.AddWithValue("queued", JobStatus.Queued);
+        return await ReadRowsAsync(command, cancellationToken);
+    }
+
     /// <summary>The job's row, or null when PostgreSQL has no such job.</summary>
     public async Task<JobRow?> FindAsync(Guid jobId, CancellationToken cancellationToken)
     {
