@@ -26,6 +26,7 @@ internal static class WorkerExtensions
         builder.Services.AddSingleton<SweepStore>();
         builder.Services.AddSingleton<InHandJobs>();
         builder.Services.AddSingleton<JobProcessor>();
+        builder.Services.AddSingleton<UnreadableEntries>();
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<ConsumerHeartbeat>();
         builder.Services.AddOptions<FailureSimulationOptions>().BindConfiguration(FailureSimulationOptions.SectionName);

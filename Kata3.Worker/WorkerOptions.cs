@@ -43,6 +43,14 @@ public sealed class WorkerOptions
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How often (across all replicas) the sweeper checks every queued, due job in PostgreSQL
+    /// against the entries Redis really holds, and pushes what no list holds. A lost delivery is
+    /// back within about this plus the 2 s grace for fresh jobs.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.5", "00:10:00")]
+    public TimeSpan AuditInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// How long a stopping replica lets the job in hand finish before it hands it straight back to
     /// the queue. Keep it under the orchestrator's patience (Aspire kills after about 10 s).
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -17,7 +18,10 @@ public sealed record JobMessage(
     string? TraceState,
     string Priority = JobPriority.Normal)
 {
-    /// <summary>The only message layout in use; a consumer rejects any other.</summary>
+    /// <summary>
+    /// The only message layout in use; a consumer runs no other. Every version keeps the job's id
+    /// as the top-level string property "jobId" (see <see cref="TryReadJobId(ReadOnlySpan{byte})"/>).
+    /// </summary>
     public const int CurrentVersion = 1;
 
     /// <summary>
@@ -52,6 +56,44 @@ public sealed record JobMessage(
             return null;
         }
     }
+
+    /// <summary>
+    /// The job an entry names, whatever its version or shape otherwise: how a worker finds the row
+    /// behind an entry it cannot run, and how the sweeper lists what Redis holds. Null when the
+    /// entry is not a JSON object with a "jobId" that is a GUID.
+    /// </summary>
+    public static Guid? TryReadJobId(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isJobId = reader.ValueTextEquals("jobId"u8);
+                reader.Read();
+                if (isJobId)
+                {
+                    return reader.TokenType == JsonTokenType.String && reader.TryGetGuid(out var jobId) && jobId != Guid.Empty
+                        ? jobId
+                        : null;
+                }
+                reader.Skip();
+            }
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc cref="TryReadJobId(ReadOnlySpan{byte})"/>
+    public static Guid? TryReadJobId(string? raw) =>
+        string.IsNullOrWhiteSpace(raw) ? null : TryReadJobId(Encoding.UTF8.GetBytes(raw));
 }
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]

@@ -19,20 +19,24 @@ public static class QueueKeys
     public const string RateWindow = "kata3:jobs:started-this-second";
 
     /// <summary>
-    /// Ids of the jobs that are somewhere in Redis (ready or in a worker's hands). The sweeper
-    /// pushes a due job that PostgreSQL has as queued but this set lacks: a failed push, an API
-    /// that died between commit and push, or a Redis that restarted empty.
+    /// Ids of the jobs that are somewhere in Redis (ready or in a worker's hands). A hint, not the
+    /// truth: the sweeper pushes at once a due job that PostgreSQL has as queued but this set lacks
+    /// (a failed push, an API that died between commit and push, a Redis that restarted empty), and
+    /// its audit finds the ones the set wrongly claims are held.
     /// </summary>
     public const string Enqueued = "kata3:jobs:enqueued";
 
     /// <summary>Entries that are not a job a worker can run, set aside as JSON with their reason.</summary>
     public const string Poison = "kata3:jobs:poison";
 
-    /// <summary>Ids of the worker replicas that have announced themselves.</summary>
+    /// <summary>Ids of the worker replicas that have announced themselves (a hint: recovery scans the in-hand lists).</summary>
     public const string Workers = "kata3:workers";
 
     /// <summary>Held by whichever replica is sweeping, so sweeps do not overlap.</summary>
     public const string SweeperLock = "kata3:sweeper:lock";
+
+    /// <summary>Held for an audit interval by the sweeper that audited, so one audit runs per interval across replicas.</summary>
+    public const string AuditLock = "kata3:sweeper:audit";
 
     /// <summary>The ready queue of a priority (normal keeps the plain name).</summary>
     public static string ReadyFor(string priority) => priority == JobPriority.Normal ? Ready : $"{Ready}:{priority}";
@@ -41,7 +45,10 @@ public static class QueueKeys
     /// A worker's in-hand list: a job is moved here atomically as it is taken, and removed only
     /// after its outcome is recorded in PostgreSQL, so a taken job is never only in memory.
     /// </summary>
-    public static string Processing(string workerId) => $"kata3:jobs:processing:{workerId}";
+    public static string Processing(string workerId) => ProcessingPrefix + workerId;
+
+    /// <summary>The prefix of every in-hand list; what follows it is the owner's replica id.</summary>
+    public const string ProcessingPrefix = "kata3:jobs:processing:";
 
     /// <summary>A worker's heartbeat (expires unless renewed); its value is JSON with the process id.</summary>
     public static string Heartbeat(string workerId) => $"kata3:workers:{workerId}";

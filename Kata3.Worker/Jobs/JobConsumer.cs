@@ -13,6 +13,7 @@ namespace Kata3.Worker.Jobs;
 internal sealed class JobConsumer(
     JobQueue queue,
     JobProcessor processor,
+    UnreadableEntries unreadable,
     ConsumerHeartbeat heartbeat,
     IOptions<WorkerOptions> options,
     ILogger<JobConsumer> logger) : BackgroundService
@@ -135,24 +136,19 @@ internal sealed class JobConsumer(
         }
 
         var message = JobMessage.TryParse(entry);
-        if (message is null || message.Version != JobMessage.CurrentVersion)
-        {
-            var reason = message is null
-                ? "Not a job message (unparseable)."
-                : $"Unknown message version {message.Version}; this worker reads version {JobMessage.CurrentVersion}.";
-            logger.LogError("Set aside a queue entry: {Reason} Entry: {Entry}", reason, entry.Length > 200 ? entry[..200] : entry);
-            await queue.SetAsideAsync(entry, reason, jobId: null);
-            return;
-        }
-
         Disposition disposition;
         try
         {
+            if (message is null || message.Version != JobMessage.CurrentVersion)
+            {
+                await unreadable.SetAsideAsync(entry, message, _abort.Token);
+                return;
+            }
             disposition = await processor.ProcessAsync(message, _abort.Token);
         }
         catch (Exception) when (!_abort.IsCancellationRequested)
         {
-            // The job could not even be claimed (PostgreSQL unreachable): put it back, not lose it.
+            // The job could not even be claimed or looked up (PostgreSQL unreachable): put it back, not lose it.
             await queue.ReturnAsync(entry);
             throw;
         }

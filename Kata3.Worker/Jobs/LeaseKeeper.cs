@@ -27,7 +27,10 @@ internal sealed class LeaseKeeper(
         await base.StopAsync(cancellationToken);
         try
         {
-            await queue.SignOffAsync();
+            if (await queue.SignOffAsync() is > 0 and var returned)
+            {
+                logger.LogWarning("Returned {Count} job(s) still in this replica's hands to the queue as it signed off", returned);
+            }
         }
         catch (Exception ex)
         {

@@ -1,11 +1,21 @@
+using System.Data.Common;
 using Kata3.Contracts;
 using Npgsql;
 
 namespace Kata3.Worker.Jobs;
 
-/// <summary>The sweeper's questions to PostgreSQL, the source of truth for what must still run.</summary>
+/// <summary>A job row as a message to push, or why it cannot be one.</summary>
+internal readonly record struct JobRow(Guid JobId, string Status, JobMessage? Message, string? Unreadable);
+
+/// <summary>
+/// The recovery paths' questions to PostgreSQL, the source of truth for what must still run: the
+/// sweeper's, and the consumer's when an entry it cannot read names a job.
+/// </summary>
 internal sealed class SweepStore(NpgsqlDataSource dataSource)
 {
+    // The columns JobMessage.FromRow reads, then the status.
+    private const string RowColumns = "id, order_id, enqueued_at, trace_parent, trace_state, priority, status";
+
     /// <summary>Jobs whose worker stopped renewing the lease go back to queued (the attempt is abandoned).</summary>
     public async Task<int> RequeueExpiredLeasesAsync(int limit, CancellationToken cancellationToken)
     {
@@ -40,10 +50,10 @@ internal sealed class SweepStore(NpgsqlDataSource dataSource)
     /// Queued jobs that are due (oldest first). A never-attempted job gets a grace period, so the
     /// API's own push is not raced; a retry is due at its run_at.
     /// </summary>
-    public async Task<IReadOnlyList<JobMessage>> DueJobsAsync(int limit, TimeSpan grace, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobRow>> DueJobsAsync(int limit, TimeSpan grace, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT id, order_id, enqueued_at, trace_parent, trace_state, priority
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {RowColumns}
             FROM jobs
             WHERE status = @queued AND run_at <= now() AND (attempts > 0 OR enqueued_at <= now() - @grace)
             ORDER BY run_at
@@ -52,13 +62,140 @@ internal sealed class SweepStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("queued", JobStatus.Queued);
         command.Parameters.AddWithValue("grace", grace);
         command.Parameters.AddWithValue("limit", limit);
+        return await ReadRowsAsync(command, cancellationToken);
+    }
 
-        var due = new List<JobMessage>();
+    /// <summary>
+    /// One page of the ids of all queued, due jobs (with the same grace as <see cref="DueJobsAsync"/>)
+    /// whose run_at is after <paramref name="after"/>, in run_at order: keyset pagination, so every
+    /// page is a range of the run_at index however long the backlog. Next is where the following
+    /// page starts, or null when this was the last.
+    /// </summary>
+    public async Task<(IReadOnlyList<Guid> JobIds, DateTimeOffset? Next)> DueJobIdsAsync(
+        DateTimeOffset after, int limit, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        var page = new List<(DateTimeOffset RunAt, Guid JobId)>(limit);
+        await using (var command = dataSource.CreateCommand("""
+            SELECT run_at, id
+            FROM jobs
+            WHERE status = @queued AND run_at > @after AND run_at <= now() AND (attempts > 0 OR enqueued_at <= now() - @grace)
+            ORDER BY run_at
+            LIMIT @limit
+            """))
+        {
+            command.Parameters.AddWithValue("queued", JobStatus.Queued);
+            command.Parameters.AddWithValue("after", after);
+            command.Parameters.AddWithValue("grace", grace);
+            command.Parameters.AddWithValue("limit", limit);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                page.Add((reader.GetFieldValue<DateTimeOffset>(0), reader.GetGuid(1)));
+            }
+        }
+        var ids = page.Select(p => p.JobId).ToList();
+        if (page.Count < limit)
+        {
+            return (ids, null);
+        }
+
+        // The limit may have cut off jobs of the page's last instant (one insert of many orders
+        // shares one now()): take all of them, so the next page can start after that instant.
+        var last = page[^1].RunAt;
+        await using (var ties = dataSource.CreateCommand("""
+            SELECT id
+            FROM jobs
+            WHERE status = @queued AND run_at = @last AND (attempts > 0 OR enqueued_at <= now() - @grace)
+            """))
+        {
+            ties.Parameters.AddWithValue("queued", JobStatus.Queued);
+            ties.Parameters.AddWithValue("last", last);
+            ties.Parameters.AddWithValue("grace", grace);
+            var inPage = page.Where(p => p.RunAt == last).Select(p => p.JobId).ToHashSet();
+            await using var reader = await ties.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (!inPage.Contains(reader.GetGuid(0)))
+                {
+                    ids.Add(reader.GetGuid(0));
+                }
+            }
+        }
+        return (ids, last);
+    }
+
+    /// <summary>Of the given jobs, those still queued and due now, as messages to push.</summary>
+    public async Task<IReadOnlyList<JobRow>> StillDueAsync(IReadOnlyCollection<Guid> jobIds, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {RowColumns}
+            FROM jobs
+            WHERE id = ANY(@job_ids) AND status = @queued AND run_at <= now()
+            """);
+        command.Parameters.AddWithValue("job_ids", jobIds.ToArray());
+        command.Parameters.AddWithValue("queued", JobStatus.Queued);
+        return await ReadRowsAsync(command, cancellationToken);
+    }
+
+    /// <summary>The job's row, or null when PostgreSQL has no such job.</summary>
+    public async Task<JobRow?> FindAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {RowColumns} FROM jobs WHERE id = @job_id");
+        command.Parameters.AddWithValue("job_id", jobId);
+        return (await ReadRowsAsync(command, cancellationToken)) is [var row] ? row : null;
+    }
+
+    /// <summary>
+    /// A queued job that cannot be delivered because its row cannot be read becomes a dead letter
+    /// (its order failed) with the reason, instead of being retried forever.
+    /// </summary>
+    public async Task<bool> DeadLetterAsync(Guid jobId, string reason, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            WITH job AS (
+                UPDATE jobs
+                SET status = @dead, error = @error, lease_expires_at = NULL, updated_at = now(), completed_at = now()
+                WHERE id = @job_id AND status = @queued
+                RETURNING order_id
+            ), failed_order AS (
+                UPDATE orders SET status = @failed, updated_at = now()
+                FROM job WHERE orders.id = job.order_id AND orders.status = @pending
+            )
+            SELECT count(*) FROM job
+            """);
+        command.Parameters.AddWithValue("job_id", jobId);
+        command.Parameters.AddWithValue("error", reason);
+        command.Parameters.AddWithValue("dead", JobStatus.Dead);
+        command.Parameters.AddWithValue("queued", JobStatus.Queued);
+        command.Parameters.AddWithValue("failed", OrderStatus.Failed);
+        command.Parameters.AddWithValue("pending", OrderStatus.Pending);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))! > 0;
+    }
+
+    private static async Task<IReadOnlyList<JobRow>> ReadRowsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var rows = new List<JobRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            due.Add(JobMessage.FromRow(reader));
+            rows.Add(ReadRow(reader));
         }
-        return due;
+        return rows;
+    }
+
+    private static JobRow ReadRow(DbDataReader row)
+    {
+        var (jobId, status) = (row.GetGuid(0), row.GetString(6));
+        try
+        {
+            var message = JobMessage.FromRow(row);
+            // A priority this worker does not know (a newer producer's) is still delivered, as normal:
+            // pushed to a list no worker reads, the job would never run.
+            return new JobRow(jobId, status, JobPriority.IsValid(message.Priority) ? message : message with { Priority = JobPriority.Normal }, null);
+        }
+        catch (Exception ex) when (ex is InvalidCastException or FormatException)
+        {
+            return new JobRow(jobId, status, null, $"Its row cannot be read: {ex.Message}");
+        }
     }
 }

@@ -13,7 +13,7 @@ namespace Kata3.Worker.Queue;
 /// in-hand list, and leaves that list only once its outcome is recorded. An idle replica blocks
 /// on the signal list (BLPOP) until something is pushed.
 /// </summary>
-internal sealed class JobQueue(
+internal sealed partial class JobQueue(
     IConnectionMultiplexer redis,
     BlockingRedisConnection blocking,
     WorkerIdentity identity,
@@ -193,36 +193,25 @@ internal sealed class JobQueue(
             db.SetAddAsync(QueueKeys.Workers, identity.Id));
     }
 
-    /// <summary>A replica that stops cleanly says so, rather than leaving others to wait for its heartbeat to lapse.</summary>
-    public async Task SignOffAsync()
+    /// <summary>
+    /// A replica that stops cleanly returns what its in-hand list still holds (jobs it could not
+    /// hand back, e.g. with PostgreSQL down) and then says it is gone, rather than leaving others to
+    /// wait for its heartbeat to lapse. Returns how many entries it returned.
+    /// </summary>
+    public async Task<int> SignOffAsync()
     {
+        // Before the heartbeat goes: if this fails, the list is still found once the beat lapses.
+        var returned = await MoveBackAsync(identity.Id);
         var db = redis.GetDatabase();
         await Task.WhenAll(
             db.KeyDeleteAsync(QueueKeys.Heartbeat(identity.Id)),
             db.SetRemoveAsync(QueueKeys.Workers, identity.Id));
+        return returned;
     }
 
     /// <summary>Tries to become this round's sweeper; the claim lapses by itself.</summary>
     public Task<bool> TryLeadSweepAsync(TimeSpan hold) =>
         redis.GetDatabase().StringSetAsync(QueueKeys.SweeperLock, identity.Id, hold, When.NotExists);
-
-    /// <summary>Puts back on the queue what replicas whose heartbeat has lapsed still held.</summary>
-    public async Task<int> RecoverFromDeadWorkersAsync()
-    {
-        var db = redis.GetDatabase();
-        var recovered = 0;
-        foreach (var worker in await db.SetMembersAsync(QueueKeys.Workers))
-        {
-            var workerId = worker.ToString();
-            if (workerId == identity.Id || await db.KeyExistsAsync(QueueKeys.Heartbeat(workerId)))
-            {
-                continue;
-            }
-            recovered += await MoveBackAsync(workerId);
-            await db.SetRemoveAsync(QueueKeys.Workers, workerId);
-        }
-        return recovered;
-    }
 
     /// <summary>Of the given job ids, those Redis holds nowhere (neither ready nor in anyone's hands).</summary>
     public async Task<IReadOnlyList<Guid>> MissingAsync(IReadOnlyList<Guid> jobIds)
