@@ -27,6 +27,10 @@ internal sealed class JobProcessor(
     IOptions<FailureSimulationOptions> simulation,
     ILogger<JobProcessor> logger)
 {
+    // Metric outcomes of attempts that recorded nothing of their own.
+    private const string Lost = "lost";
+    private const string Superseded = "superseded";
+
     /// <param name="abort">Cancelled only when a stopping replica runs out of time for this job.</param>
     public async Task<Disposition> ProcessAsync(JobMessage message, CancellationToken abort)
     {
@@ -52,20 +56,20 @@ internal sealed class JobProcessor(
             return Disposition.Acknowledge;
         }
 
-        inHand.Add(message.JobId);
+        using var held = inHand.Add(message.JobId, claim.Attempt);
         try
         {
-            return await RunClaimedAsync(message, claim, activity, abort);
+            return await RunClaimedAsync(message, claim, held, activity, abort);
         }
         finally
         {
-            inHand.Remove(message.JobId);
+            inHand.Remove(held);
         }
     }
 
-    private async Task<Disposition> RunClaimedAsync(JobMessage message, ClaimedJob claim, Activity? activity, CancellationToken abort)
+    private async Task<Disposition> RunClaimedAsync(JobMessage message, ClaimedJob claim, HeldJob held, Activity? activity,
+        CancellationToken abort)
     {
-        var o = options.Value;
         var started = time.GetTimestamp();
         metrics.RecordQueueLatency(time.GetUtcNow() - message.EnqueuedAt);
         logger.LogDebug("Processing job {JobId} for order {OrderId} (attempt {Attempt} of {MaxAttempts})",
@@ -74,23 +78,12 @@ internal sealed class JobProcessor(
         string outcome;
         try
         {
-            if (claim.Attempt > claim.MaxAttempts)
+            outcome = await WorkAsync(claim, held, abort) switch
             {
-                // Every earlier attempt vanished with its worker: this job may be what kills them.
-                throw new PermanentJobException($"Gave up after {claim.MaxAttempts} attempts that never finished.");
-            }
-            await DoWorkAsync(claim, abort);
-            if (await RecordAsync(ct => store.CompleteAsync(message.JobId, claim.Attempt, ct), abort))
-            {
-                outcome = AttemptOutcome.Completed;
-                logger.LogInformation("Completed job {JobId} for order {OrderId}", message.JobId, message.OrderId);
-            }
-            else
-            {
-                outcome = "superseded";
-                logger.LogWarning("Job {JobId} attempt {Attempt} lost its claim before it finished; its result is discarded",
-                    message.JobId, claim.Attempt);
-            }
+                LostLease => Lose(message, claim),
+                null => await CompleteAsync(message, claim, abort),
+                var failure => await FailAsync(message, claim, failure, activity, abort),
+            };
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
@@ -101,21 +94,74 @@ internal sealed class JobProcessor(
             logger.LogWarning("Handed job {JobId} back to the queue unfinished: this replica is stopping", message.JobId);
             return Disposition.HandBack;
         }
-        catch (Exception ex)
-        {
-            var dead = ex is PermanentJobException || claim.Attempt >= claim.MaxAttempts;
-            var delay = dead ? TimeSpan.Zero : o.Retry.DelayAfter(claim.Attempt);
-            await RecordAsync(ct => store.FailAsync(message.JobId, claim.Attempt, dead, ex.Message, delay, ct), abort);
-            outcome = dead ? AttemptOutcome.Dead : AttemptOutcome.Failed;
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            if (dead)
-                logger.LogError(ex, "Job {JobId} for order {OrderId} is dead after attempt {Attempt}", message.JobId, message.OrderId, claim.Attempt);
-            else
-                logger.LogWarning("Job {JobId} attempt {Attempt} failed ({Error}); retrying in {Delay}", message.JobId, claim.Attempt, ex.Message, delay);
-        }
 
         metrics.RecordProcessed(time.GetElapsedTime(started), outcome);
         return Disposition.Acknowledge;
+    }
+
+    /// <summary>
+    /// Runs the work under the attempt's limits: the stop's abort (thrown) and a lost lease
+    /// (returned). Null when the work succeeded, else why it did not.
+    /// </summary>
+    private async Task<Exception?> WorkAsync(ClaimedJob claim, HeldJob held, CancellationToken abort)
+    {
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(abort, held.Lost);
+        try
+        {
+            if (claim.Attempt > claim.MaxAttempts)
+            {
+                // Every earlier attempt vanished with its worker: this job may be what kills them.
+                throw new PermanentJobException($"Gave up after {claim.MaxAttempts} attempts that never finished.");
+            }
+            // WaitAsync: work that ignores its token still lets go of the slot when the attempt ends.
+            await DoWorkAsync(claim, work.Token).WaitAsync(work.Token);
+            return null;
+        }
+        catch (OperationCanceledException) when (held.Lost.IsCancellationRequested && !abort.IsCancellationRequested)
+        {
+            return new LostLease();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
+        {
+            return ex;
+        }
+    }
+
+    // Another attempt owns the job now (or will once the sweeper requeues it): nothing of this one is ours to record.
+    private string Lose(JobMessage message, ClaimedJob claim)
+    {
+        logger.LogWarning("Lost job {JobId} attempt {Attempt}: its lease is no longer this replica's; cancelled its work and recorded nothing",
+            message.JobId, claim.Attempt);
+        return Lost;
+    }
+
+    private async Task<string> CompleteAsync(JobMessage message, ClaimedJob claim, CancellationToken abort)
+    {
+        if (!await RecordAsync(ct => store.CompleteAsync(message.JobId, claim.Attempt, ct), abort))
+        {
+            logger.LogWarning("Job {JobId} attempt {Attempt} lost its claim before it finished; its result is discarded",
+                message.JobId, claim.Attempt);
+            return Superseded;
+        }
+        logger.LogInformation("Completed job {JobId} for order {OrderId}", message.JobId, message.OrderId);
+        return AttemptOutcome.Completed;
+    }
+
+    /// <summary>Records a failed attempt: retried after a back-off, or dead on the last attempt or a permanent error.</summary>
+    private async Task<string> FailAsync(JobMessage message, ClaimedJob claim, Exception failure, Activity? activity,
+        CancellationToken abort)
+    {
+        var dead = failure is PermanentJobException || claim.Attempt >= claim.MaxAttempts;
+        var delay = dead ? TimeSpan.Zero : options.Value.Retry.DelayAfter(claim.Attempt);
+        activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
+        await RecordAsync(ct => store.FailAsync(message.JobId, claim.Attempt, dead, failure.Message, delay, ct), abort);
+        if (dead)
+        {
+            logger.LogError(failure, "Job {JobId} for order {OrderId} is dead after attempt {Attempt}", message.JobId, message.OrderId, claim.Attempt);
+            return AttemptOutcome.Dead;
+        }
+        logger.LogWarning("Job {JobId} attempt {Attempt} failed ({Error}); retrying in {Delay}", message.JobId, claim.Attempt, failure.Message, delay);
+        return AttemptOutcome.Failed;
     }
 
     // The kata's simulated work. Real work would go here, taking the same cancellation token; work
@@ -155,7 +201,11 @@ internal sealed class JobProcessor(
             }
         }
     }
+
+    /// <summary>The work stopped because the lease was lost: no outcome of this attempt is recorded.</summary>
+    private sealed class LostLease() : Exception("The lease was lost.");
 }
 
 /// <summary>A failure that no retry can mend: the job goes straight to the dead letters.</summary>
 internal sealed class PermanentJobException(string message) : Exception(message);
+

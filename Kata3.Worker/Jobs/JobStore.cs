@@ -206,27 +206,52 @@ internal sealed class JobStore : IAsyncDisposable
         FinishAsync(jobId, attempt, JobStatus.Queued, AttemptOutcome.Interrupted, orderStatus: null,
             "The worker stopped before the job finished; handed back to the queue.", TimeSpan.Zero, cancellationToken);
 
-    /// <summary>Extends the leases of the given jobs, where this replica still holds them.</summary>
-    public async Task RenewLeasesAsync(Guid[] jobIds, TimeSpan lease, CancellationToken cancellationToken)
+    /// <summary>
+    /// Extends the leases this replica still holds: the job is processing under this replica and
+    /// this attempt, and its lease has not lapsed. Returns the jobs it holds; any other job in
+    /// hand is lost (taken over, requeued, or about to be) and its work must stop.
+    /// </summary>
+    public async Task<HashSet<Guid>> RenewLeasesAsync(IReadOnlyCollection<(Guid JobId, int Attempt)> jobs, TimeSpan lease,
+        CancellationToken cancellationToken)
     {
-        if (jobIds.Length == 0)
+        var held = new HashSet<Guid>();
+        if (jobs.Count == 0)
         {
-            return;
+            return held;
         }
         await using var command = dataSource.CreateCommand("""
-            UPDATE jobs SET lease_expires_at = now() + @lease
-            WHERE id IN (
-                -- Skip rows a claim or completion holds right now: waiting on them while holding
-                -- others deadlocked against the completion batch; the next renewal gets them.
-                SELECT id FROM jobs
-                WHERE id = ANY(@job_ids) AND worker_id = @worker_id AND status = @processing
-                FOR UPDATE SKIP LOCKED)
+            WITH input AS (
+                SELECT * FROM unnest(@job_ids::uuid[], @attempts::int[]) AS i(id, attempt)
+            ), held AS (
+                -- A lapsed lease is lost even when nobody has taken the job yet: the sweeper may
+                -- requeue it at any moment, and a lease revived after that would be a second licence.
+                SELECT jobs.id FROM jobs JOIN input ON jobs.id = input.id
+                WHERE jobs.attempts = input.attempt AND jobs.worker_id = @worker_id
+                  AND jobs.status = @processing AND jobs.lease_expires_at > now()
+            ), renewed AS (
+                UPDATE jobs SET lease_expires_at = now() + @lease
+                WHERE id IN (
+                    -- Skip rows a claim or completion holds right now: waiting on them while holding
+                    -- others deadlocked against the completion batch; the next renewal gets them.
+                    -- Locking rechecks these conditions on the row's latest version.
+                    SELECT jobs.id FROM jobs JOIN input ON jobs.id = input.id
+                    WHERE jobs.attempts = input.attempt AND jobs.worker_id = @worker_id
+                      AND jobs.status = @processing AND jobs.lease_expires_at > now()
+                    FOR UPDATE OF jobs SKIP LOCKED)
+            )
+            SELECT id FROM held
             """);
-        command.Parameters.AddWithValue("job_ids", jobIds);
+        command.Parameters.AddWithValue("job_ids", jobs.Select(j => j.JobId).ToArray());
+        command.Parameters.AddWithValue("attempts", jobs.Select(j => j.Attempt).ToArray());
         command.Parameters.AddWithValue("lease", lease);
         command.Parameters.AddWithValue("worker_id", identity.Id);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            held.Add(reader.GetGuid(0));
+        }
+        return held;
     }
 
     // A failed or released attempt; completions go through the batched CompleteBatchAsync.
