@@ -100,12 +100,14 @@ internal sealed class JobProcessor(
     }
 
     /// <summary>
-    /// Runs the work under the attempt's limits: the stop's abort (thrown) and a lost lease
-    /// (returned). Null when the work succeeded, else why it did not.
+    /// Runs the work under the attempt's limits: the stop's abort (thrown), a lost lease and the
+    /// job timeout (returned). Null when the work succeeded, else why it did not.
     /// </summary>
     private async Task<Exception?> WorkAsync(ClaimedJob claim, HeldJob held, CancellationToken abort)
     {
+        var timeout = options.Value.JobTimeout;
         using var work = CancellationTokenSource.CreateLinkedTokenSource(abort, held.Lost);
+        work.CancelAfter(timeout);
         try
         {
             if (claim.Attempt > claim.MaxAttempts)
@@ -117,9 +119,11 @@ internal sealed class JobProcessor(
             await DoWorkAsync(claim, work.Token).WaitAsync(work.Token);
             return null;
         }
-        catch (OperationCanceledException) when (held.Lost.IsCancellationRequested && !abort.IsCancellationRequested)
+        catch (OperationCanceledException) when (work.IsCancellationRequested && !abort.IsCancellationRequested)
         {
-            return new LostLease();
+            return held.Lost.IsCancellationRequested
+                ? new LostLease()
+                : new JobTimedOutException(timeout);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
         {
@@ -147,21 +151,20 @@ internal sealed class JobProcessor(
         return AttemptOutcome.Completed;
     }
 
-    /// <summary>Records a failed attempt: retried after a back-off, or dead on the last attempt or a permanent error.</summary>
+    /// <summary>Records a failed or timed-out attempt: retried after a back-off, or dead on the last attempt or a permanent error.</summary>
     private async Task<string> FailAsync(JobMessage message, ClaimedJob claim, Exception failure, Activity? activity,
         CancellationToken abort)
     {
         var dead = failure is PermanentJobException || claim.Attempt >= claim.MaxAttempts;
         var delay = dead ? TimeSpan.Zero : options.Value.Retry.DelayAfter(claim.Attempt);
+        var outcome = failure is JobTimedOutException ? AttemptOutcome.TimedOut : dead ? AttemptOutcome.Dead : AttemptOutcome.Failed;
         activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
-        await RecordAsync(ct => store.FailAsync(message.JobId, claim.Attempt, dead, failure.Message, delay, ct), abort);
+        await RecordAsync(ct => store.FailAsync(message.JobId, claim.Attempt, outcome, dead, failure.Message, delay, ct), abort);
         if (dead)
-        {
             logger.LogError(failure, "Job {JobId} for order {OrderId} is dead after attempt {Attempt}", message.JobId, message.OrderId, claim.Attempt);
-            return AttemptOutcome.Dead;
-        }
-        logger.LogWarning("Job {JobId} attempt {Attempt} failed ({Error}); retrying in {Delay}", message.JobId, claim.Attempt, failure.Message, delay);
-        return AttemptOutcome.Failed;
+        else
+            logger.LogWarning("Job {JobId} attempt {Attempt} {Outcome} ({Error}); retrying in {Delay}", message.JobId, claim.Attempt, outcome, failure.Message, delay);
+        return outcome;
     }
 
     // The kata's simulated work. Real work would go here, taking the same cancellation token; work
@@ -173,6 +176,8 @@ internal sealed class JobProcessor(
         {
             if (claim.SimulateFailures == FailureSimulationOptions.Permanent)
                 throw new PermanentJobException("Simulated permanent failure.");
+            if (claim.SimulateFailures == FailureSimulationOptions.Hang)
+                await Task.Delay(Timeout.InfiniteTimeSpan, time, cancellationToken);
             if (claim.Attempt <= claim.SimulateFailures)
                 throw new InvalidOperationException($"Simulated transient failure {claim.Attempt} of {claim.SimulateFailures}.");
         }
@@ -209,3 +214,5 @@ internal sealed class JobProcessor(
 /// <summary>A failure that no retry can mend: the job goes straight to the dead letters.</summary>
 internal sealed class PermanentJobException(string message) : Exception(message);
 
+/// <summary>The attempt ran past Worker:JobTimeout and its work was cancelled.</summary>
+internal sealed class JobTimedOutException(TimeSpan timeout) : Exception($"Timed out after {timeout:c}; the work was cancelled.");

@@ -194,12 +194,15 @@ internal sealed class JobStore : IAsyncDisposable
         return jobs.Select(j => completed.Contains(j.JobId)).ToList();
     }
 
-    /// <summary>Records a failed attempt: queued again after <paramref name="retryDelay"/>, or dead (order failed).</summary>
-    public Task<bool> FailAsync(Guid jobId, int attempt, bool dead, string error, TimeSpan retryDelay,
+    /// <summary>
+    /// Records a failed attempt (<paramref name="outcome"/> says how it failed): queued again after
+    /// <paramref name="retryDelay"/>, or dead (order failed).
+    /// </summary>
+    public Task<bool> FailAsync(Guid jobId, int attempt, string outcome, bool dead, string error, TimeSpan retryDelay,
         CancellationToken cancellationToken) =>
         dead
-            ? FinishAsync(jobId, attempt, JobStatus.Dead, AttemptOutcome.Dead, OrderStatus.Failed, error, TimeSpan.Zero, cancellationToken)
-            : FinishAsync(jobId, attempt, JobStatus.Queued, AttemptOutcome.Failed, orderStatus: null, error, retryDelay, cancellationToken);
+            ? FinishAsync(jobId, attempt, JobStatus.Dead, outcome, OrderStatus.Failed, error, TimeSpan.Zero, cancellationToken)
+            : FinishAsync(jobId, attempt, JobStatus.Queued, outcome, orderStatus: null, error, retryDelay, cancellationToken);
 
     /// <summary>Hands an unfinished job back (this replica is stopping): queued and due at once.</summary>
     public Task<bool> ReleaseAsync(Guid jobId, int attempt, CancellationToken cancellationToken) =>
