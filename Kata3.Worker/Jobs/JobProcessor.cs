@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Kata3.Contracts;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Kata3.Worker.Jobs;
 
@@ -27,9 +26,12 @@ internal sealed class JobProcessor(
     IOptions<FailureSimulationOptions> simulation,
     ILogger<JobProcessor> logger)
 {
+    // Tries of a write that PostgreSQL refuses for a reason other than an outage or a conflict.
+    private const int MaxRefusals = 3;
     // Metric outcomes of attempts that recorded nothing of their own.
     private const string Lost = "lost";
     private const string Superseded = "superseded";
+    private const string Unrecorded = "unrecorded";
 
     /// <param name="abort">Cancelled only when a stopping replica runs out of time for this job.</param>
     public async Task<Disposition> ProcessAsync(JobMessage message, CancellationToken abort)
@@ -81,7 +83,7 @@ internal sealed class JobProcessor(
             outcome = await WorkAsync(claim, held, abort) switch
             {
                 LostLease => Lose(message, claim),
-                null => await CompleteAsync(message, claim, abort),
+                null => await CompleteAsync(message, claim, activity, abort),
                 var failure => await FailAsync(message, claim, failure, activity, abort),
             };
         }
@@ -139,9 +141,16 @@ internal sealed class JobProcessor(
         return Lost;
     }
 
-    private async Task<string> CompleteAsync(JobMessage message, ClaimedJob claim, CancellationToken abort)
+    private async Task<string> CompleteAsync(JobMessage message, ClaimedJob claim, Activity? activity, CancellationToken abort)
     {
-        if (!await RecordAsync(ct => store.CompleteAsync(message.JobId, claim.Attempt, ct), abort))
+        var written = await RecordAsync(ct => store.CompleteAsync(message.JobId, claim.Attempt, ct), abort);
+        if (written.Refusal is { } refusal)
+        {
+            // The work is done but PostgreSQL will not take its completion: fail the attempt with why.
+            return await FailAsync(message, claim, new OutcomeRefusedException($"PostgreSQL refused the completion: {refusal.Message}", refusal),
+                activity, abort);
+        }
+        if (!written.Recorded)
         {
             logger.LogWarning("Job {JobId} attempt {Attempt} lost its claim before it finished; its result is discarded",
                 message.JobId, claim.Attempt);
@@ -159,7 +168,23 @@ internal sealed class JobProcessor(
         var delay = dead ? TimeSpan.Zero : options.Value.Retry.DelayAfter(claim.Attempt);
         var outcome = failure is JobTimedOutException ? AttemptOutcome.TimedOut : dead ? AttemptOutcome.Dead : AttemptOutcome.Failed;
         activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
-        await RecordAsync(ct => store.FailAsync(message.JobId, claim.Attempt, outcome, dead, failure.Message, delay, ct), abort);
+
+        var written = await RecordAsync(ct => store.FailAsync(message.JobId, claim.Attempt, outcome, dead, failure.Message, delay, ct), abort);
+        if (written.Refusal is { } refusal)
+        {
+            // Nothing about this attempt can be written: free the slot and stop renewing its lease.
+            // Dropping the queue entry loses nothing: PostgreSQL still has the job processing, and
+            // the sweeper requeues and pushes it once the lease lapses.
+            logger.LogError(refusal, "Gave up recording job {JobId} attempt {Attempt} ({Failure}): PostgreSQL refused it; the job is left to its lease",
+                message.JobId, claim.Attempt, failure.Message);
+            return Unrecorded;
+        }
+        if (!written.Recorded)
+        {
+            logger.LogWarning("Job {JobId} attempt {Attempt} lost its claim before it failed ({Error}); nothing recorded",
+                message.JobId, claim.Attempt, failure.Message);
+            return Superseded;
+        }
         if (dead)
             logger.LogError(failure, "Job {JobId} for order {OrderId} is dead after attempt {Attempt}", message.JobId, message.OrderId, claim.Attempt);
         else
@@ -185,27 +210,37 @@ internal sealed class JobProcessor(
     }
 
     /// <summary>
-    /// Writes an outcome, waiting out a PostgreSQL outage: the work is done and must not be
-    /// lost or failed because the database blinked. Only a stop that has run out of time ends
-    /// the wait; the lease then lapses and the job runs again.
+    /// Writes an outcome. An outage or a conflict is waited out without bound: the work is done
+    /// and must not be lost or failed because the database blinked; only a stop that has run out
+    /// of time ends the wait (the lease then lapses and the job runs again). Any other error is
+    /// the statement's or the data's own, which no retry mends: after a few tries it is returned.
     /// </summary>
-    private async Task<bool> RecordAsync(Func<CancellationToken, Task<bool>> write, CancellationToken abort)
+    private async Task<Written> RecordAsync(Func<CancellationToken, Task<bool>> write, CancellationToken abort)
     {
         var backoff = new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
+        var refusals = 0;
         while (true)
         {
             try
             {
-                return await write(abort);
+                return new Written(await write(abort), Refusal: null);
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !abort.IsCancellationRequested)
+            catch (Exception ex) when (!abort.IsCancellationRequested)
             {
+                var transient = StoreFaults.IsTransient(ex);
+                if (!transient && ++refusals >= MaxRefusals)
+                {
+                    return new Written(Recorded: false, Refusal: ex);
+                }
                 var pause = backoff.Next();
                 logger.LogWarning("Could not record the outcome ({Error}); trying again in {Pause}", ex.Message, pause);
                 await Task.Delay(pause, time, abort);
             }
         }
     }
+
+    /// <summary>Whether the outcome was written (false: the attempt had lost the job), or the error that refused it for good.</summary>
+    private readonly record struct Written(bool Recorded, Exception? Refusal);
 
     /// <summary>The work stopped because the lease was lost: no outcome of this attempt is recorded.</summary>
     private sealed class LostLease() : Exception("The lease was lost.");
@@ -216,3 +251,6 @@ internal sealed class PermanentJobException(string message) : Exception(message)
 
 /// <summary>The attempt ran past Worker:JobTimeout and its work was cancelled.</summary>
 internal sealed class JobTimedOutException(TimeSpan timeout) : Exception($"Timed out after {timeout:c}; the work was cancelled.");
+
+/// <summary>PostgreSQL would not record the attempt's outcome; the attempt is failed with the reason instead.</summary>
+internal sealed class OutcomeRefusedException(string message, Exception inner) : Exception(message, inner);
