@@ -14,7 +14,13 @@ internal sealed class InHandJobs
     public HeldJob Add(Guid jobId, int attempt)
     {
         var job = new HeldJob(jobId, attempt);
-        _jobs[jobId] = job;
+        // A newer claim of the same job (this replica took it again after its own lease lapsed)
+        // supersedes the attempt still in hand, which the renewals would otherwise never see.
+        _jobs.AddOrUpdate(jobId, job, (_, older) =>
+        {
+            older.MarkLost();
+            return job;
+        });
         return job;
     }
 
