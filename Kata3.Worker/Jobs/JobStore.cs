@@ -1,4 +1,3 @@
-using System.Text;
 using Kata3.Batching;
 using Kata3.Contracts;
 using Microsoft.Extensions.DependencyInjection;
@@ -289,47 +288,12 @@ internal sealed class JobStore : IAsyncDisposable
         command.Parameters.AddWithValue("job_status", jobStatus);
         command.Parameters.AddWithValue("outcome", outcome);
         command.Parameters.Add(new NpgsqlParameter<string?>("order_status", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = orderStatus });
-        command.Parameters.Add(new NpgsqlParameter<string?>("error", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = Storable(error) });
+        command.Parameters.Add(new NpgsqlParameter<string?>("error", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = StorableText.From(error, MaxErrorLength) });
         command.Parameters.AddWithValue("retry_delay", retryDelay);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
         command.Parameters.AddWithValue("dead", JobStatus.Dead);
         command.Parameters.AddWithValue("pending", OrderStatus.Pending);
 
         return (long)(await command.ExecuteScalarAsync(cancellationToken))! > 0;
-    }
-
-    /// <summary>
-    /// An error text PostgreSQL accepts: text cannot hold NUL and the encoder refuses a lone
-    /// surrogate, and an exception message can carry either. Cut to a bounded length, never
-    /// inside a surrogate pair.
-    /// </summary>
-    internal static string? Storable(string? error)
-    {
-        if (error is null)
-        {
-            return null;
-        }
-        var text = new StringBuilder(Math.Min(error.Length, MaxErrorLength));
-        for (var i = 0; i < error.Length && text.Length < MaxErrorLength; i++)
-        {
-            var c = error[i];
-            if (c == '\0')
-            {
-                continue;
-            }
-            if (char.IsHighSurrogate(c) && i + 1 < error.Length && char.IsLowSurrogate(error[i + 1]))
-            {
-                if (text.Length + 2 > MaxErrorLength)
-                {
-                    break;
-                }
-                text.Append(c).Append(error[++i]);
-            }
-            else
-            {
-                text.Append(char.IsSurrogate(c) ? '\uFFFD' : c);
-            }
-        }
-        return text.ToString();
     }
 }
