@@ -3,13 +3,21 @@ using System.ComponentModel.DataAnnotations;
 namespace Kata3.Worker;
 
 /// <summary>How a worker replica consumes jobs. Bound from the "Worker" section.</summary>
-public sealed class WorkerOptions
+public sealed class WorkerOptions : IValidatableObject
 {
     public const string SectionName = "Worker";
 
     /// <summary>Simulated work per job (the original kata's 2 s).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan JobDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Longest one attempt may run. Past it the work is cancelled and the attempt recorded as
+    /// timed out, then retried like a failure (dead after the last attempt), so a hung job cannot
+    /// hold a slot for good. Generous by default: it is a bound for stuck work, not a schedule.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.1", "1.00:00:00")]
+    public TimeSpan JobTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Jobs in flight at once in this replica.</summary>
     [Range(1, 1000)]
@@ -59,6 +67,17 @@ public sealed class WorkerOptions
 
     [Required]
     public RetryOptions Retry { get; set; } = new();
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // Otherwise every simulated job would time out.
+        if (JobTimeout <= JobDuration)
+        {
+            yield return new ValidationResult(
+                $"JobTimeout ({JobTimeout:c}) must be longer than JobDuration ({JobDuration:c}).",
+                [nameof(JobTimeout), nameof(JobDuration)]);
+        }
+    }
 }
 
 /// <summary>Retries of failed attempts: exponential back-off with jitter, up to a maximum of attempts.</summary>

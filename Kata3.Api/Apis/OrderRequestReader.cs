@@ -90,10 +90,14 @@ internal static class OrderRequestReader
             {
                 failures = FailureSimulationOptions.Permanent;
             }
+            else if (simulate.Equals(FailureSimulationOptions.HangValue, StringComparison.OrdinalIgnoreCase))
+            {
+                failures = FailureSimulationOptions.Hang;
+            }
             else if (!int.TryParse(simulate, NumberStyles.None, CultureInfo.InvariantCulture, out failures) || failures > 100)
             {
                 errors[FailureSimulationOptions.HeaderName] =
-                    [$"'{FailureSimulationOptions.HeaderName}' must be a number of failures from 0 to 100, or '{FailureSimulationOptions.PermanentValue}'."];
+                    [$"'{FailureSimulationOptions.HeaderName}' must be a number of failures from 0 to 100, '{FailureSimulationOptions.PermanentValue}' or '{FailureSimulationOptions.HangValue}'."];
             }
         }
         return (key, failures);

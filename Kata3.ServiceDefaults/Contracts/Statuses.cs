@@ -29,4 +29,6 @@ public static class AttemptOutcome
     public const string Interrupted = "interrupted";
     /// <summary>Its worker vanished (lease expired); the job was queued again.</summary>
     public const string Abandoned = "abandoned";
+    /// <summary>Ran past Worker:JobTimeout and was cancelled; retried like a failure, dead after the last attempt.</summary>
+    public const string TimedOut = "timed-out";
 }

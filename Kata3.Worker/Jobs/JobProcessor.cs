@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Kata3.Contracts;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Kata3.Worker.Jobs;
 
@@ -27,6 +26,13 @@ internal sealed class JobProcessor(
     IOptions<FailureSimulationOptions> simulation,
     ILogger<JobProcessor> logger)
 {
+    // Tries of a write that PostgreSQL refuses for a reason other than an outage or a conflict.
+    private const int MaxRefusals = 3;
+    // Metric outcomes of attempts that recorded nothing of their own.
+    private const string Lost = "lost";
+    private const string Superseded = "superseded";
+    private const string Unrecorded = "unrecorded";
+
     /// <param name="abort">Cancelled only when a stopping replica runs out of time for this job.</param>
     public async Task<Disposition> ProcessAsync(JobMessage message, CancellationToken abort)
     {
@@ -52,20 +58,20 @@ internal sealed class JobProcessor(
             return Disposition.Acknowledge;
         }
 
-        inHand.Add(message.JobId);
+        using var held = inHand.Add(message.JobId, claim.Attempt);
         try
         {
-            return await RunClaimedAsync(message, claim, activity, abort);
+            return await RunClaimedAsync(message, claim, held, activity, abort);
         }
         finally
         {
-            inHand.Remove(message.JobId);
+            inHand.Remove(held);
         }
     }
 
-    private async Task<Disposition> RunClaimedAsync(JobMessage message, ClaimedJob claim, Activity? activity, CancellationToken abort)
+    private async Task<Disposition> RunClaimedAsync(JobMessage message, ClaimedJob claim, HeldJob held, Activity? activity,
+        CancellationToken abort)
     {
-        var o = options.Value;
         var started = time.GetTimestamp();
         metrics.RecordQueueLatency(time.GetUtcNow() - message.EnqueuedAt);
         logger.LogDebug("Processing job {JobId} for order {OrderId} (attempt {Attempt} of {MaxAttempts})",
@@ -74,23 +80,12 @@ internal sealed class JobProcessor(
         string outcome;
         try
         {
-            if (claim.Attempt > claim.MaxAttempts)
+            outcome = await WorkAsync(claim, held, abort) switch
             {
-                // Every earlier attempt vanished with its worker: this job may be what kills them.
-                throw new PermanentJobException($"Gave up after {claim.MaxAttempts} attempts that never finished.");
-            }
-            await DoWorkAsync(claim, abort);
-            if (await RecordAsync(ct => store.CompleteAsync(message.JobId, claim.Attempt, ct), abort))
-            {
-                outcome = AttemptOutcome.Completed;
-                logger.LogInformation("Completed job {JobId} for order {OrderId}", message.JobId, message.OrderId);
-            }
-            else
-            {
-                outcome = "superseded";
-                logger.LogWarning("Job {JobId} attempt {Attempt} lost its claim before it finished; its result is discarded",
-                    message.JobId, claim.Attempt);
-            }
+                LostLease => Lose(message, claim),
+                null => await CompleteAsync(message, claim, activity, abort),
+                var failure => await FailAsync(message, claim, failure, activity, abort),
+            };
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
@@ -101,21 +96,100 @@ internal sealed class JobProcessor(
             logger.LogWarning("Handed job {JobId} back to the queue unfinished: this replica is stopping", message.JobId);
             return Disposition.HandBack;
         }
-        catch (Exception ex)
-        {
-            var dead = ex is PermanentJobException || claim.Attempt >= claim.MaxAttempts;
-            var delay = dead ? TimeSpan.Zero : o.Retry.DelayAfter(claim.Attempt);
-            await RecordAsync(ct => store.FailAsync(message.JobId, claim.Attempt, dead, ex.Message, delay, ct), abort);
-            outcome = dead ? AttemptOutcome.Dead : AttemptOutcome.Failed;
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            if (dead)
-                logger.LogError(ex, "Job {JobId} for order {OrderId} is dead after attempt {Attempt}", message.JobId, message.OrderId, claim.Attempt);
-            else
-                logger.LogWarning("Job {JobId} attempt {Attempt} failed ({Error}); retrying in {Delay}", message.JobId, claim.Attempt, ex.Message, delay);
-        }
 
         metrics.RecordProcessed(time.GetElapsedTime(started), outcome);
         return Disposition.Acknowledge;
+    }
+
+    /// <summary>
+    /// Runs the work under the attempt's limits: the stop's abort (thrown), a lost lease and the
+    /// job timeout (returned). Null when the work succeeded, else why it did not.
+    /// </summary>
+    private async Task<Exception?> WorkAsync(ClaimedJob claim, HeldJob held, CancellationToken abort)
+    {
+        var timeout = options.Value.JobTimeout;
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(abort, held.Lost);
+        work.CancelAfter(timeout);
+        try
+        {
+            if (claim.Attempt > claim.MaxAttempts)
+            {
+                // Every earlier attempt vanished with its worker: this job may be what kills them.
+                throw new PermanentJobException($"Gave up after {claim.MaxAttempts} attempts that never finished.");
+            }
+            // WaitAsync: work that ignores its token still lets go of the slot when the attempt ends.
+            await DoWorkAsync(claim, work.Token).WaitAsync(work.Token);
+            return null;
+        }
+        catch (OperationCanceledException) when (work.IsCancellationRequested && !abort.IsCancellationRequested)
+        {
+            return held.Lost.IsCancellationRequested
+                ? new LostLease()
+                : new JobTimedOutException(timeout);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
+        {
+            return ex;
+        }
+    }
+
+    // Another attempt owns the job now (or will once the sweeper requeues it): nothing of this one is ours to record.
+    private string Lose(JobMessage message, ClaimedJob claim)
+    {
+        logger.LogWarning("Lost job {JobId} attempt {Attempt}: its lease is no longer this replica's; cancelled its work and recorded nothing",
+            message.JobId, claim.Attempt);
+        return Lost;
+    }
+
+    private async Task<string> CompleteAsync(JobMessage message, ClaimedJob claim, Activity? activity, CancellationToken abort)
+    {
+        var written = await RecordAsync(ct => store.CompleteAsync(message.JobId, claim.Attempt, ct), abort);
+        if (written.Refusal is { } refusal)
+        {
+            // The work is done but PostgreSQL will not take its completion: fail the attempt with why.
+            return await FailAsync(message, claim, new OutcomeRefusedException($"PostgreSQL refused the completion: {refusal.Message}", refusal),
+                activity, abort);
+        }
+        if (!written.Recorded)
+        {
+            logger.LogWarning("Job {JobId} attempt {Attempt} lost its claim before it finished; its result is discarded",
+                message.JobId, claim.Attempt);
+            return Superseded;
+        }
+        logger.LogInformation("Completed job {JobId} for order {OrderId}", message.JobId, message.OrderId);
+        return AttemptOutcome.Completed;
+    }
+
+    /// <summary>Records a failed or timed-out attempt: retried after a back-off, or dead on the last attempt or a permanent error.</summary>
+    private async Task<string> FailAsync(JobMessage message, ClaimedJob claim, Exception failure, Activity? activity,
+        CancellationToken abort)
+    {
+        var dead = failure is PermanentJobException || claim.Attempt >= claim.MaxAttempts;
+        var delay = dead ? TimeSpan.Zero : options.Value.Retry.DelayAfter(claim.Attempt);
+        var outcome = failure is JobTimedOutException ? AttemptOutcome.TimedOut : dead ? AttemptOutcome.Dead : AttemptOutcome.Failed;
+        activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
+
+        var written = await RecordAsync(ct => store.FailAsync(message.JobId, claim.Attempt, outcome, dead, failure.Message, delay, ct), abort);
+        if (written.Refusal is { } refusal)
+        {
+            // Nothing about this attempt can be written: free the slot and stop renewing its lease.
+            // Dropping the queue entry loses nothing: PostgreSQL still has the job processing, and
+            // the sweeper requeues and pushes it once the lease lapses.
+            logger.LogError(refusal, "Gave up recording job {JobId} attempt {Attempt} ({Failure}): PostgreSQL refused it; the job is left to its lease",
+                message.JobId, claim.Attempt, failure.Message);
+            return Unrecorded;
+        }
+        if (!written.Recorded)
+        {
+            logger.LogWarning("Job {JobId} attempt {Attempt} lost its claim before it failed ({Error}); nothing recorded",
+                message.JobId, claim.Attempt, failure.Message);
+            return Superseded;
+        }
+        if (dead)
+            logger.LogError(failure, "Job {JobId} for order {OrderId} is dead after attempt {Attempt}", message.JobId, message.OrderId, claim.Attempt);
+        else
+            logger.LogWarning("Job {JobId} attempt {Attempt} {Outcome} ({Error}); retrying in {Delay}", message.JobId, claim.Attempt, outcome, failure.Message, delay);
+        return outcome;
     }
 
     // The kata's simulated work. Real work would go here, taking the same cancellation token; work
@@ -127,6 +201,8 @@ internal sealed class JobProcessor(
         {
             if (claim.SimulateFailures == FailureSimulationOptions.Permanent)
                 throw new PermanentJobException("Simulated permanent failure.");
+            if (claim.SimulateFailures == FailureSimulationOptions.Hang)
+                await Task.Delay(Timeout.InfiniteTimeSpan, time, cancellationToken);
             if (claim.Attempt <= claim.SimulateFailures)
                 throw new InvalidOperationException($"Simulated transient failure {claim.Attempt} of {claim.SimulateFailures}.");
         }
@@ -134,28 +210,47 @@ internal sealed class JobProcessor(
     }
 
     /// <summary>
-    /// Writes an outcome, waiting out a PostgreSQL outage: the work is done and must not be
-    /// lost or failed because the database blinked. Only a stop that has run out of time ends
-    /// the wait; the lease then lapses and the job runs again.
+    /// Writes an outcome. An outage or a conflict is waited out without bound: the work is done
+    /// and must not be lost or failed because the database blinked; only a stop that has run out
+    /// of time ends the wait (the lease then lapses and the job runs again). Any other error is
+    /// the statement's or the data's own, which no retry mends: after a few tries it is returned.
     /// </summary>
-    private async Task<bool> RecordAsync(Func<CancellationToken, Task<bool>> write, CancellationToken abort)
+    private async Task<Written> RecordAsync(Func<CancellationToken, Task<bool>> write, CancellationToken abort)
     {
         var backoff = new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
+        var refusals = 0;
         while (true)
         {
             try
             {
-                return await write(abort);
+                return new Written(await write(abort), Refusal: null);
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !abort.IsCancellationRequested)
+            catch (Exception ex) when (!abort.IsCancellationRequested)
             {
+                var transient = StoreFaults.IsTransient(ex);
+                if (!transient && ++refusals >= MaxRefusals)
+                {
+                    return new Written(Recorded: false, Refusal: ex);
+                }
                 var pause = backoff.Next();
                 logger.LogWarning("Could not record the outcome ({Error}); trying again in {Pause}", ex.Message, pause);
                 await Task.Delay(pause, time, abort);
             }
         }
     }
+
+    /// <summary>Whether the outcome was written (false: the attempt had lost the job), or the error that refused it for good.</summary>
+    private readonly record struct Written(bool Recorded, Exception? Refusal);
+
+    /// <summary>The work stopped because the lease was lost: no outcome of this attempt is recorded.</summary>
+    private sealed class LostLease() : Exception("The lease was lost.");
 }
 
 /// <summary>A failure that no retry can mend: the job goes straight to the dead letters.</summary>
 internal sealed class PermanentJobException(string message) : Exception(message);
+
+/// <summary>The attempt ran past Worker:JobTimeout and its work was cancelled.</summary>
+internal sealed class JobTimedOutException(TimeSpan timeout) : Exception($"Timed out after {timeout:c}; the work was cancelled.");
+
+/// <summary>PostgreSQL would not record the attempt's outcome; the attempt is failed with the reason instead.</summary>
+internal sealed class OutcomeRefusedException(string message, Exception inner) : Exception(message, inner);

@@ -194,39 +194,67 @@ internal sealed class JobStore : IAsyncDisposable
         return jobs.Select(j => completed.Contains(j.JobId)).ToList();
     }
 
-    /// <summary>Records a failed attempt: queued again after <paramref name="retryDelay"/>, or dead (order failed).</summary>
-    public Task<bool> FailAsync(Guid jobId, int attempt, bool dead, string error, TimeSpan retryDelay,
+    /// <summary>
+    /// Records a failed attempt (<paramref name="outcome"/> says how it failed): queued again after
+    /// <paramref name="retryDelay"/>, or dead (order failed).
+    /// </summary>
+    public Task<bool> FailAsync(Guid jobId, int attempt, string outcome, bool dead, string error, TimeSpan retryDelay,
         CancellationToken cancellationToken) =>
         dead
-            ? FinishAsync(jobId, attempt, JobStatus.Dead, AttemptOutcome.Dead, OrderStatus.Failed, error, TimeSpan.Zero, cancellationToken)
-            : FinishAsync(jobId, attempt, JobStatus.Queued, AttemptOutcome.Failed, orderStatus: null, error, retryDelay, cancellationToken);
+            ? FinishAsync(jobId, attempt, JobStatus.Dead, outcome, OrderStatus.Failed, error, TimeSpan.Zero, cancellationToken)
+            : FinishAsync(jobId, attempt, JobStatus.Queued, outcome, orderStatus: null, error, retryDelay, cancellationToken);
 
     /// <summary>Hands an unfinished job back (this replica is stopping): queued and due at once.</summary>
     public Task<bool> ReleaseAsync(Guid jobId, int attempt, CancellationToken cancellationToken) =>
         FinishAsync(jobId, attempt, JobStatus.Queued, AttemptOutcome.Interrupted, orderStatus: null,
             "The worker stopped before the job finished; handed back to the queue.", TimeSpan.Zero, cancellationToken);
 
-    /// <summary>Extends the leases of the given jobs, where this replica still holds them.</summary>
-    public async Task RenewLeasesAsync(Guid[] jobIds, TimeSpan lease, CancellationToken cancellationToken)
+    /// <summary>
+    /// Extends the leases this replica still holds: the job is processing under this replica and
+    /// this attempt, and its lease has not lapsed. Returns the jobs it holds; any other job in
+    /// hand is lost (taken over, requeued, or about to be) and its work must stop.
+    /// </summary>
+    public async Task<HashSet<Guid>> RenewLeasesAsync(IReadOnlyCollection<(Guid JobId, int Attempt)> jobs, TimeSpan lease,
+        CancellationToken cancellationToken)
     {
-        if (jobIds.Length == 0)
+        var held = new HashSet<Guid>();
+        if (jobs.Count == 0)
         {
-            return;
+            return held;
         }
         await using var command = dataSource.CreateCommand("""
-            UPDATE jobs SET lease_expires_at = now() + @lease
-            WHERE id IN (
-                -- Skip rows a claim or completion holds right now: waiting on them while holding
-                -- others deadlocked against the completion batch; the next renewal gets them.
-                SELECT id FROM jobs
-                WHERE id = ANY(@job_ids) AND worker_id = @worker_id AND status = @processing
-                FOR UPDATE SKIP LOCKED)
+            WITH input AS (
+                SELECT * FROM unnest(@job_ids::uuid[], @attempts::int[]) AS i(id, attempt)
+            ), held AS (
+                -- A lapsed lease is lost even when nobody has taken the job yet: the sweeper may
+                -- requeue it at any moment, and a lease revived after that would be a second licence.
+                SELECT jobs.id FROM jobs JOIN input ON jobs.id = input.id
+                WHERE jobs.attempts = input.attempt AND jobs.worker_id = @worker_id
+                  AND jobs.status = @processing AND jobs.lease_expires_at > now()
+            ), renewed AS (
+                UPDATE jobs SET lease_expires_at = now() + @lease
+                WHERE id IN (
+                    -- Skip rows a claim or completion holds right now: waiting on them while holding
+                    -- others deadlocked against the completion batch; the next renewal gets them.
+                    -- Locking rechecks these conditions on the row's latest version.
+                    SELECT jobs.id FROM jobs JOIN input ON jobs.id = input.id
+                    WHERE jobs.attempts = input.attempt AND jobs.worker_id = @worker_id
+                      AND jobs.status = @processing AND jobs.lease_expires_at > now()
+                    FOR UPDATE OF jobs SKIP LOCKED)
+            )
+            SELECT id FROM held
             """);
-        command.Parameters.AddWithValue("job_ids", jobIds);
+        command.Parameters.AddWithValue("job_ids", jobs.Select(j => j.JobId).ToArray());
+        command.Parameters.AddWithValue("attempts", jobs.Select(j => j.Attempt).ToArray());
         command.Parameters.AddWithValue("lease", lease);
         command.Parameters.AddWithValue("worker_id", identity.Id);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            held.Add(reader.GetGuid(0));
+        }
+        return held;
     }
 
     // A failed or released attempt; completions go through the batched CompleteBatchAsync.
@@ -260,10 +288,7 @@ internal sealed class JobStore : IAsyncDisposable
         command.Parameters.AddWithValue("job_status", jobStatus);
         command.Parameters.AddWithValue("outcome", outcome);
         command.Parameters.Add(new NpgsqlParameter<string?>("order_status", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = orderStatus });
-        command.Parameters.Add(new NpgsqlParameter<string?>("error", NpgsqlTypes.NpgsqlDbType.Text)
-        {
-            TypedValue = error is { Length: > MaxErrorLength } ? error[..MaxErrorLength] : error,
-        });
+        command.Parameters.Add(new NpgsqlParameter<string?>("error", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = StorableText.From(error, MaxErrorLength) });
         command.Parameters.AddWithValue("retry_delay", retryDelay);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
         command.Parameters.AddWithValue("dead", JobStatus.Dead);
