@@ -88,5 +88,10 @@ internal static class Schema
             UPDATE orders SET job_id = jobs.id FROM jobs WHERE jobs.order_id = orders.id;
             DROP INDEX jobs_order_id;
             """),
+        (7, """
+            -- Retention: the orders still holding an idempotency key, oldest first, so expiring keys
+            -- reads only those. Only orders posted with a key pay for the entry.
+            CREATE INDEX orders_with_idempotency_key ON orders (id) WHERE idempotency_key IS NOT NULL;
+            """),
     ];
 }
