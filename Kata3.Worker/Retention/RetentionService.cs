@@ -50,10 +50,10 @@ internal sealed class RetentionService(
         var now = time.GetUtcNow();
         var started = Stopwatch.GetTimestamp();
 
-        // A job is created before it finishes, so only jobs created before the earlier cutoff can be due.
+        // A job is created before it finishes, so only jobs created before the later cutoff can be due.
         var completedBefore = now - settings.AttemptHistory;
         var diedBefore = now - settings.DeadJobHistory;
-        var createdBefore = RetentionStore.LowestIdAt(completedBefore < diedBefore ? completedBefore : diedBefore);
+        var createdBefore = RetentionStore.LowestIdAt(completedBefore > diedBefore ? completedBefore : diedBefore);
         int attempts = 0, batches = 0;
         var cursor = AttemptCursor.Start;
         AttemptBatch batch;
