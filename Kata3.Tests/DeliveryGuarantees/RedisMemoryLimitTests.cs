@@ -87,7 +87,10 @@ public sealed class RedisMemoryLimitTests(MemoryLimitApp app, ITestOutputHelper 
             // Still accepted: PostgreSQL has them; Redis refuses only their push.
             for (var i = 0; i < 3; i++)
             {
-                refused.Add((await app.PostAcceptedOrderAsync(JobsApi.Order($"at-limit-{i}"))).OrderId);
+                var accepted = await app.PostAcceptedOrderAsync(JobsApi.Order($"at-limit-{i}"));
+                refused.Add(accepted.OrderId);
+                Assert.False(await app.Redis.SetContainsAsync(QueueKeys.Enqueued, accepted.JobId.ToString()),
+                    $"job {accepted.JobId} was pushed at the limit");
             }
 
             // The replica keeps taking, acknowledging and beating while Redis is full.
