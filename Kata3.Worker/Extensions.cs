@@ -2,6 +2,7 @@ using Kata3.Contracts;
 using Kata3.Worker;
 using Kata3.Worker.Jobs;
 using Kata3.Worker.Queue;
+using Kata3.Worker.Retention;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -14,6 +15,10 @@ internal static class WorkerExtensions
             .BindConfiguration(WorkerOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddOptions<RetentionOptions>()
+            .BindConfiguration(RetentionOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
 
         // Redis: the shared connection for short commands (acknowledge, requeue); the blocking pop has its own.
         builder.AddStoreClients(maxDatabaseConnections: 20);
@@ -24,6 +29,7 @@ internal static class WorkerExtensions
         builder.Services.AddSingleton<JobQueue>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<SweepStore>();
+        builder.Services.AddSingleton<RetentionStore>();
         builder.Services.AddSingleton<InHandJobs>();
         builder.Services.AddSingleton<JobProcessor>();
         builder.Services.AddSingleton<UnreadableEntries>();
@@ -35,6 +41,7 @@ internal static class WorkerExtensions
         // being finished during shutdown keeps its lease to the end.
         builder.Services.AddHostedService<LeaseKeeper>();
         builder.Services.AddHostedService<JobSweeper>();
+        builder.Services.AddHostedService<RetentionService>();
         builder.Services.AddHostedService<JobConsumer>();
 
         builder.Services.AddHealthChecks()

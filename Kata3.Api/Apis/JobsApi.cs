@@ -20,6 +20,7 @@ internal static class JobsApi
         api.MapGet("/", ListJobsAsync);
         api.MapPost("/{jobId:guid}/retry", RetryJobAsync);
         api.MapPost("/dead/retry", RetryAllDeadAsync);
+        api.MapGet("/poison", PoisonApi.ListPoisonAsync);
 
         return app;
     }

@@ -98,5 +98,10 @@ internal static class Schema
             CREATE INDEX jobs_dead ON jobs (updated_at, id) WHERE status = 'dead';
             CREATE INDEX jobs_completed ON jobs (completed_at, id) WHERE status = 'completed';
             """),
+        (7, """
+            -- Retention: the orders still holding an idempotency key, oldest first, so expiring keys
+            -- reads only those. Only orders posted with a key pay for the entry.
+            CREATE INDEX orders_with_idempotency_key ON orders (id) WHERE idempotency_key IS NOT NULL;
+            """),
     ];
 }

@@ -50,7 +50,7 @@ public static class InfrastructureExtensions
 
     private static Kata3Infrastructure AddContainers(IDistributedApplicationBuilder builder, InfrastructureSettings settings)
     {
-        var redis = builder.AddRedis(RedisName);
+        var redis = builder.AddRedis(RedisName).WithMaxMemory(settings.RedisMaxMemory);
         var postgres = builder.AddPostgres(PostgresName);
 
         // Volumes keep the data across restarts; ephemeral runs let it go with the containers.
@@ -66,7 +66,7 @@ public static class InfrastructureExtensions
     private static Kata3Infrastructure AddLocal(IDistributedApplicationBuilder builder, InfrastructureSettings settings)
     {
         var data = new LocalDataDirectory(settings);
-        var redis = builder.AddLocalRedis(RedisName, data);
+        var redis = builder.AddLocalRedis(RedisName, data, settings.RedisMaxMemory);
         var database = builder.AddLocalPostgresDatabase(PostgresName, DatabaseName, data);
 
         if (settings.EphemeralData)

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 
 namespace Kata3.AppHost.Infrastructure;
@@ -19,11 +20,18 @@ internal enum InfrastructureMode
 /// The Kata3:* keys that steer the infrastructure. They come from the AppHost's configuration,
 /// so `--Kata3:Infrastructure=local` and `Kata3__Infrastructure=local` both work.
 /// </summary>
-internal sealed record InfrastructureSettings(InfrastructureMode Mode, string DataDirectory, bool EphemeralData)
+internal sealed partial record InfrastructureSettings(InfrastructureMode Mode, string DataDirectory, bool EphemeralData, string RedisMaxMemory)
 {
     public const string ModeKey = "Kata3:Infrastructure";
     public const string DataDirectoryKey = "Kata3:DataDirectory";
     public const string EphemeralDataKey = "Kata3:EphemeralData";
+    public const string RedisMaxMemoryKey = "Kata3:RedisMaxMemory";
+
+    /// <summary>
+    /// Redis never takes more than this (with noeviction: it refuses new writes instead of
+    /// dropping keys). PostgreSQL holds every job, so what Redis refuses is delivered later.
+    /// </summary>
+    public const string DefaultRedisMaxMemory = "512mb";
 
     /// <summary>Root runs the servers as the postgres user, whose files cannot live under /root.</summary>
     public static bool RunningAsRoot => !OperatingSystem.IsWindows() && Environment.IsPrivilegedProcess;
@@ -42,8 +50,19 @@ internal sealed record InfrastructureSettings(InfrastructureMode Mode, string Da
             ? Path.GetFullPath(configured)
             : DefaultDataDirectory();
 
-        return new InfrastructureSettings(mode, dataDirectory, configuration.GetValue(EphemeralDataKey, false));
+        var maxMemory = (configuration[RedisMaxMemoryKey] is { Length: > 0 } memory ? memory : DefaultRedisMaxMemory).Trim().ToLowerInvariant();
+        if (!RedisMemorySize().IsMatch(maxMemory))
+        {
+            throw new InvalidOperationException(
+                $"{RedisMaxMemoryKey} is '{maxMemory}'; expected bytes or a size such as 512mb or 2gb (0: no limit).");
+        }
+
+        return new InfrastructureSettings(mode, dataDirectory, configuration.GetValue(EphemeralDataKey, false), maxMemory);
     }
+
+    // Redis's own memory units: bytes, k/kb, m/mb, g/gb.
+    [GeneratedRegex("^[0-9]+(b|k|kb|m|mb|g|gb)?$")]
+    private static partial Regex RedisMemorySize();
 
     // Root's home is closed to the postgres user, so root keeps the data in /var/lib like a service would.
     private static string DefaultDataDirectory() => RunningAsRoot

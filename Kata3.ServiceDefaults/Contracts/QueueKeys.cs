@@ -26,7 +26,10 @@ public static class QueueKeys
     /// </summary>
     public const string Enqueued = "kata3:jobs:enqueued";
 
-    /// <summary>Entries that are not a job a worker can run, set aside as JSON with their reason.</summary>
+    /// <summary>
+    /// Entries that are not a job a worker can run, set aside as JSON with their reason, newest
+    /// first; capped at the worker's Retention:PoisonEntries (GET /jobs/poison shows them).
+    /// </summary>
     public const string Poison = "kata3:jobs:poison";
 
     /// <summary>Ids of the worker replicas that have announced themselves (a hint: recovery scans the in-hand lists).</summary>

@@ -18,7 +18,8 @@ internal sealed partial class JobQueue(
     BlockingRedisConnection blocking,
     WorkerIdentity identity,
     TimeProvider time,
-    IOptions<WorkerOptions> options) : IAsyncDisposable
+    IOptions<WorkerOptions> options,
+    IOptions<RetentionOptions> retention) : IAsyncDisposable
 {
     private readonly RedisKey _inHand = QueueKeys.Processing(identity.Id);
     private HashSet<string> _unheldBefore = [];
@@ -31,7 +32,9 @@ internal sealed partial class JobQueue(
     // Takes up to ARGV[1] jobs, high before normal before low, except that every 5th fetch looks
     // at normal first and every 10th at low first, so a flood of high jobs cannot starve the rest.
     // With ARGV[2] > 0 it starts at most that many jobs per second across all replicas.
+    // allow-oom: taking frees Redis, so it must work when Redis refuses new writes (see RedisScripts).
     private const string FetchScript = """
+        #!lua flags=allow-oom
         local wanted = tonumber(ARGV[1])
         local limit = tonumber(ARGV[2])
         if limit > 0 then
@@ -114,13 +117,8 @@ internal sealed partial class JobQueue(
     private static async Task<IReadOnlyList<bool>> AcknowledgeBatchAsync(IDatabase db, RedisKey inHand,
         IReadOnlyList<(string Entry, Guid JobId)> jobs)
     {
-        var transaction = db.CreateTransaction();
-        foreach (var (entry, _) in jobs)
-        {
-            _ = transaction.ListRemoveAsync(inHand, entry, count: 1);
-        }
-        _ = transaction.SetRemoveAsync(QueueKeys.Enqueued, jobs.Select(j => (RedisValue)j.JobId.ToString()).ToArray());
-        await transaction.ExecuteAsync();
+        RedisValue[] args = [jobs.Count, .. jobs.Select(j => (RedisValue)j.Entry), .. jobs.Select(j => (RedisValue)j.JobId.ToString())];
+        await db.ScriptEvaluateAsync(RedisScripts.Acknowledge, [inHand, QueueKeys.Enqueued], args);
         return [.. jobs.Select(_ => true)];
     }
 
@@ -139,14 +137,8 @@ internal sealed partial class JobQueue(
             ["workerId"] = identity.Id,
             ["at"] = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
         });
-        var transaction = redis.GetDatabase().CreateTransaction();
-        _ = transaction.ListRemoveAsync(_inHand, entry, count: 1);
-        _ = transaction.ListLeftPushAsync(QueueKeys.Poison, record);
-        if (jobId is { } id)
-        {
-            _ = transaction.SetRemoveAsync(QueueKeys.Enqueued, id.ToString());
-        }
-        await transaction.ExecuteAsync();
+        await redis.GetDatabase().ScriptEvaluateAsync(RedisScripts.SetAside, [_inHand, QueueKeys.Poison, QueueKeys.Enqueued],
+            [entry, record, retention.Value.PoisonEntries, jobId?.ToString() ?? ""]);
     }
 
     /// <summary>
@@ -188,9 +180,8 @@ internal sealed partial class JobQueue(
             ["pid"] = Environment.ProcessId,
             ["at"] = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
         });
-        await Task.WhenAll(
-            db.StringSetAsync(QueueKeys.Heartbeat(identity.Id), beat, options.Value.LeaseDuration),
-            db.SetAddAsync(QueueKeys.Workers, identity.Id));
+        await db.ScriptEvaluateAsync(RedisScripts.Heartbeat, [QueueKeys.Heartbeat(identity.Id), QueueKeys.Workers],
+            [beat, (long)options.Value.LeaseDuration.TotalMilliseconds, identity.Id]);
     }
 
     /// <summary>
@@ -210,8 +201,7 @@ internal sealed partial class JobQueue(
     }
 
     /// <summary>Tries to become this round's sweeper; the claim lapses by itself.</summary>
-    public Task<bool> TryLeadSweepAsync(TimeSpan hold) =>
-        redis.GetDatabase().StringSetAsync(QueueKeys.SweeperLock, identity.Id, hold, When.NotExists);
+    public Task<bool> TryLeadSweepAsync(TimeSpan hold) => RedisScripts.TryLockAsync(redis.GetDatabase(), QueueKeys.SweeperLock, identity.Id, hold);
 
     /// <summary>Of the given job ids, those Redis holds nowhere (neither ready nor in anyone's hands).</summary>
     public async Task<IReadOnlyList<Guid>> MissingAsync(IReadOnlyList<Guid> jobIds)
@@ -242,10 +232,8 @@ internal sealed partial class JobQueue(
     {
         // An entry that does not parse goes back to the normal list; the next taker sets it aside.
         var priority = JobMessage.TryParse(entry)?.Priority;
-        var transaction = redis.GetDatabase().CreateTransaction();
-        _ = transaction.ListRemoveAsync(QueueKeys.Processing(workerId), entry, count: 1);
-        _ = transaction.ListRightPushAsync(QueueKeys.ReadyFor(JobPriority.IsValid(priority) ? priority! : JobPriority.Normal), entry);
-        _ = transaction.ListLeftPushAsync(QueueKeys.Signal, 1);
-        await transaction.ExecuteAsync();
+        var ready = QueueKeys.ReadyFor(JobPriority.IsValid(priority) ? priority! : JobPriority.Normal);
+        await redis.GetDatabase().ScriptEvaluateAsync(RedisScripts.MoveBack, [QueueKeys.Processing(workerId), ready, QueueKeys.Signal],
+            [entry, ReadyQueue.MaxSignals]);
     }
 }
