@@ -35,4 +35,7 @@ builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)
     .WithReplicas(settings.Workers)
     .WithHttpHealthCheck("/health");
 
+// On shutdown the services stop (finishing or handing back their jobs) before Redis and PostgreSQL.
+builder.StopServicesFirst();
+
 builder.Build().Run();
