@@ -3,8 +3,9 @@ using Microsoft.AspNetCore.Diagnostics;
 namespace Kata3.Api;
 
 /// <summary>
-/// Turns an unreachable PostgreSQL or Redis into 503 Service Unavailable with Retry-After:
-/// the client may safely try again, which a 500 would not tell it.
+/// Turns an unreachable PostgreSQL or Redis into 503 Service Unavailable with Retry-After (the
+/// client may safely try again, which a 500 would not tell it), and data PostgreSQL refuses for
+/// good (a constraint or trigger) into 422 (the same request will never succeed).
 /// </summary>
 internal sealed class InfrastructureExceptionHandler(IProblemDetailsService problemDetails, ILogger<InfrastructureExceptionHandler> logger)
     : IExceptionHandler
@@ -13,6 +14,23 @@ internal sealed class InfrastructureExceptionHandler(IProblemDetailsService prob
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (StoreFaults.IsRefusal(exception))
+        {
+            // The server's message may name internals: it goes to the log, not to the client.
+            logger.LogWarning("PostgreSQL refused {Method} {Path}: {Error}",
+                httpContext.Request.Method, httpContext.Request.Path, exception.Message);
+            httpContext.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status422UnprocessableEntity,
+                    Title = "The order store refused this request",
+                    Detail = "PostgreSQL refused the data of this request (a constraint or rule); nothing was written. Sending it again will not help.",
+                },
+            });
+        }
         if (!StoreFaults.IsOutage(exception))
         {
             return false;

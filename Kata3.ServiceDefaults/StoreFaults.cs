@@ -29,6 +29,16 @@ public static class StoreFaults
         _ => exception.InnerException is { } inner && IsConflict(inner),
     };
 
+    /// <summary>
+    /// PostgreSQL refused this statement's data for good: a data exception (class 22), a broken
+    /// constraint (23) or a trigger's RAISE (P0). Running it again changes nothing.
+    /// </summary>
+    public static bool IsRefusal(Exception exception) => exception switch
+    {
+        PostgresException pg => pg.SqlState[..2] is "22" or "23" or "P0",
+        _ => exception.InnerException is { } inner && IsRefusal(inner),
+    };
+
     /// <summary>Worth trying again: an outage or a conflict.</summary>
     public static bool IsTransient(Exception exception) => IsOutage(exception) || IsConflict(exception);
 }
