@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Kata3.Api.Apis;
 using Kata3.Api.Data;
+using Kata3.Api.Intake;
 using Kata3.Contracts;
 using IServer = Microsoft.AspNetCore.Hosting.Server.IServer;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -20,6 +21,7 @@ namespace Kata3.Api;
 /// done its health check keeps /health unhealthy.
 /// </summary>
 internal sealed class ApiWarmup(
+    OrderIntake intake,
     OrderStore orders,
     IConnectionMultiplexer redis,
     IServer server,
@@ -32,7 +34,7 @@ internal sealed class ApiWarmup(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        await Task.WhenAll(orders.WarmUpAsync(cancellationToken), WarmRedisAsync());
+        await Task.WhenAll(intake.WarmUpAsync(cancellationToken), orders.GetAsync(Guid.Empty, cancellationToken), WarmRedisAsync());
 
         var request = new DefaultHttpContext().Request;
         request.ContentType = "application/json";

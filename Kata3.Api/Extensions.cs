@@ -1,5 +1,6 @@
 using Kata3.Api;
 using Kata3.Api.Data;
+using Kata3.Api.Intake;
 using Kata3.Api.Queue;
 using Kata3.Contracts;
 
@@ -20,6 +21,7 @@ internal static class ApiExtensions
         builder.Services.AddHealthChecks().AddCheck<ApiWarmup>("warm-up");
         builder.Services.AddOptions<FailureSimulationOptions>().BindConfiguration(FailureSimulationOptions.SectionName);
         builder.Services.AddSingleton<OrderStore>();
+        builder.Services.AddSingleton<OrderIntake>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<JobPublisher>();
 

@@ -17,6 +17,3 @@ app.MapOrdersApi();
 app.MapJobsApi();
 
 app.Run();
-
-// Visible to the integration tests.
-public partial class Program;

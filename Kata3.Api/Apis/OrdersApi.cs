@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Kata3.Api.Data;
+using Kata3.Api.Intake;
 using Kata3.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -47,20 +48,19 @@ internal static class OrdersApi
             TraceParent: activity?.Id,
             TraceState: activity?.TraceStateString);
 
-        // Durable first: once this commits the order exists, whatever happens to the push after it.
-        switch (await services.Orders.CreateAsync(create, cancellationToken))
+        switch (await services.Intake.AcceptAsync(create, cancellationToken))
         {
-            case CreateResult.Existing existing when existing.RequestHash != create.RequestHash:
+            case IntakeResult.Existing { Order: var existing } when existing.RequestHash != create.RequestHash:
                 return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
                     title: "Idempotency-Key reused with a different request",
                     detail: $"The key '{idempotencyKey}' was first used for order {existing.OrderId} with another body.");
 
-            case CreateResult.Existing existing:
+            case IntakeResult.Existing { Order: var existing }:
                 request.HttpContext.Response.Headers[ReplayedHeader] = "true";
                 return Accepted(existing.OrderId, existing.JobId, "Order already accepted under this Idempotency-Key.", activity);
 
-            case CreateResult.Created created:
-                // Not checked: a job Redis did not take is delivered by the sweeper; the order is durable.
+            case IntakeResult.Created created:
+                // The order is durable; a job Redis did not take is delivered by the sweeper.
                 await created.Pushed;
                 services.Logger.LogDebug("Accepted order {OrderId} as job {JobId}", create.OrderId, create.JobId);
                 return Accepted(create.OrderId, create.JobId, "Order accepted; it will be processed in the background.", activity);
@@ -86,6 +86,7 @@ internal static class OrdersApi
 }
 
 internal sealed record OrderServices(
+    OrderIntake Intake,
     OrderStore Orders,
     IOptions<FailureSimulationOptions> Simulation,
     ILogger<OrderServices> Logger);

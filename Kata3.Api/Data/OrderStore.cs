@@ -1,6 +1,4 @@
 using Kata3.Api.Apis;
-using Kata3.Api.Queue;
-using Kata3.Batching;
 using Kata3.Contracts;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -18,51 +16,19 @@ internal sealed record OrderToCreate(
     string? TraceParent,
     string? TraceState);
 
-/// <summary>What storing an order did: created it, or found the one stored under the same idempotency key.</summary>
-internal abstract record CreateResult
+/// <summary>The order already stored under an idempotency key.</summary>
+internal sealed record ExistingOrder(Guid OrderId, Guid JobId, string? RequestHash);
+
+/// <summary>Reads and writes orders and their jobs in PostgreSQL.</summary>
+internal sealed class OrderStore(
+    NpgsqlDataSource dataSource, [FromKeyedServices(StoreClients.HotPath)] NpgsqlDataSource hotPath)
 {
-    /// <param name="Pushed">The push of its job to the ready queue: false when Redis did not take it (the sweeper will).</param>
-    public sealed record Created(DateTimeOffset EnqueuedAt, Task<bool> Pushed) : CreateResult;
-    public sealed record Existing(Guid OrderId, Guid JobId, string? RequestHash) : CreateResult;
-}
-
-/// <summary>Reads and writes orders and their jobs; hands each new job to the ready queue once it is committed.</summary>
-internal sealed class OrderStore : IAsyncDisposable
-{
-    private readonly NpgsqlDataSource dataSource;
-    private readonly NpgsqlDataSource hotPath;
-    private readonly JobPublisher publisher;
-    private readonly GroupCommit<OrderToCreate, CreateResult.Created?> _inserts;
-
-    public OrderStore(NpgsqlDataSource dataSource, [FromKeyedServices(StoreClients.HotPath)] NpgsqlDataSource hotPath,
-        JobPublisher publisher)
-    {
-        this.dataSource = dataSource;
-        this.hotPath = hotPath;
-        this.publisher = publisher;
-        _inserts = new GroupCommit<OrderToCreate, CreateResult.Created?>("insert orders", InsertBatchAsync, writers: InsertWriters);
-    }
-
-    private const int InsertWriters = 2;
-
     /// <summary>
-    /// Runs the order path once without writing anything: an empty insert on as many connections
-    /// as there are insert writers, and a read of an order that does not exist.
+    /// Inserts the orders (pending) and their jobs (queued) of a batch in one statement, hence one
+    /// transaction. An order whose idempotency key is taken inserts nothing.
     /// </summary>
-    public async Task WarmUpAsync(CancellationToken cancellationToken)
-    {
-        await Task.WhenAll(Enumerable.Range(0, InsertWriters).Select(_ => InsertBatchAsync([], cancellationToken)));
-        await GetAsync(Guid.Empty, cancellationToken);
-    }
-
-    public ValueTask DisposeAsync() => _inserts.DisposeAsync();
-
-    /// <summary>
-    /// The orders and jobs of a batch in one statement, then their jobs pushed in one MULTI, started
-    /// here so that it goes out the moment the commit is known, not after each caller has woken up;
-    /// the writer does not wait for it. Per order: created, or null when its key was taken.
-    /// </summary>
-    private async Task<IReadOnlyList<CreateResult.Created?>> InsertBatchAsync(IReadOnlyList<OrderToCreate> batch, CancellationToken cancellationToken)
+    /// <returns>When each inserted order's job was enqueued, by order id.</returns>
+    public async Task<IReadOnlyDictionary<Guid, DateTimeOffset>> InsertAsync(IReadOnlyList<OrderToCreate> batch, CancellationToken cancellationToken)
     {
         // Rows are inserted in key order, so two batches waiting on each other's uncommitted keys
         // always wait the same way round: crossed keys cannot deadlock.
@@ -106,39 +72,24 @@ internal sealed class OrderStore : IAsyncDisposable
         {
             enqueued[reader.GetGuid(0)] = reader.GetFieldValue<DateTimeOffset>(1);
         }
-
-        var created = batch.Where(c => enqueued.ContainsKey(c.OrderId)).ToList();
-        var pushed = publisher.PublishAsync(created.Select(c => new JobMessage(JobMessage.CurrentVersion, c.JobId, c.OrderId,
-            enqueued[c.OrderId], c.TraceParent, c.TraceState, c.Order.Priority)).ToList());
-        return batch.Select(c => enqueued.TryGetValue(c.OrderId, out var at) ? new CreateResult.Created(at, pushed) : null).ToList();
+        return enqueued;
     }
 
-    /// <summary>
-    /// Inserts the order (pending) and its job (queued) atomically: one statement, one
-    /// transaction, shared with whatever other requests arrived meanwhile (group commit); once
-    /// committed, the job is pushed. A second order under an existing idempotency key inserts
-    /// nothing; the unique index makes concurrent requests with one key wait for the first and
-    /// then find it.
-    /// </summary>
-    public async Task<CreateResult> CreateAsync(OrderToCreate create, CancellationToken cancellationToken)
+    /// <summary>The order stored under <paramref name="idempotencyKey"/>, which the caller found taken.</summary>
+    public async Task<ExistingOrder> GetByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
-        if (await _inserts.SubmitAsync(create, cancellationToken) is { } created)
-        {
-            return created;
-        }
-
         await using var existing = dataSource.CreateCommand("""
             SELECT o.id, j.id, o.request_hash
             FROM orders o JOIN jobs j ON j.id = o.job_id
             WHERE o.idempotency_key = @idempotency_key
             """);
-        existing.Parameters.AddWithValue("idempotency_key", create.IdempotencyKey!);
+        existing.Parameters.AddWithValue("idempotency_key", idempotencyKey);
         await using var reader = await existing.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
             throw new InvalidOperationException("An order conflicted on its idempotency key, but none holds that key.");
         }
-        return new CreateResult.Existing(reader.GetGuid(0), reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        return new ExistingOrder(reader.GetGuid(0), reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetString(2));
     }
 
     /// <summary>The order with its job (orders.job_id) and that job's attempts, or null when there is no such order.</summary>
