@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -13,11 +15,11 @@ public sealed class RateLimitingOptions
 
     /// <summary>Sustained requests per second per client; 0 turns the limit off.</summary>
     [Range(0, 1_000_000)]
-    public int PermitsPerSecond { get; set; } = 1000;
+    public int PermitsPerSecond { get; set; } = 100;
 
     /// <summary>Requests a client may make at once on top of an empty bucket's refill.</summary>
     [Range(1, 1_000_000)]
-    public int Burst { get; set; } = 2000;
+    public int Burst { get; set; } = 200;
 }
 
 internal static class ClientRateLimiting
@@ -41,7 +43,7 @@ internal static class ClientRateLimiting
             limiter.AddPolicy(PolicyName, context =>
             {
                 var options = context.RequestServices.GetRequiredService<IOptions<RateLimitingOptions>>().Value;
-                var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+                var client = ClientKey(context.Connection.RemoteIpAddress);
                 return options.PermitsPerSecond == 0
                     ? RateLimitPartition.GetNoLimiter(client)
                     : RateLimitPartition.GetTokenBucketLimiter(client, _ => new TokenBucketRateLimiterOptions
@@ -73,5 +75,28 @@ internal static class ClientRateLimiting
         });
 
         return builder;
+    }
+
+    /// <summary>
+    /// The bucket of a client address (after trusted forwarded headers): an IPv4 address, or an
+    /// IPv6 address's /64, which one subscriber usually holds whole.
+    /// </summary>
+    public static string ClientKey(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "unknown";
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes) + "/64";
     }
 }

@@ -27,6 +27,8 @@ internal static class ApiExtensions
 
         builder.Services.AddProblemDetails();
         builder.AddClientRateLimiting();
+        builder.AddOperatorAuthentication();
+        builder.AddHttpHardening();
         builder.Services.AddExceptionHandler<InfrastructureExceptionHandler>();
         builder.Services.AddOpenApi();
 

@@ -1,3 +1,4 @@
+using Kata3.Api;
 using Kata3.Api.Apis;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -7,12 +8,16 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseHttpHardening();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRateLimiter();
+app.UseAuthentication();
+app.UseAuthorization();
+app.WarnIfNoOperatorKey();
 
 app.MapDefaultEndpoints();
-app.MapOpenApi();
+app.MapOpenApiWhereEnabled();
 app.MapOrdersApi();
 app.MapJobsApi();
 

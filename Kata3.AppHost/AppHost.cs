@@ -8,10 +8,16 @@ var settings = Kata3Settings.From(builder.Configuration);
 // Redis and PostgreSQL: containers where a runtime can run them, local processes otherwise.
 var infra = builder.AddKata3Infrastructure();
 
+// The operators' key: generated on first run and kept in the AppHost's user secrets (the
+// dashboard's Parameters tab shows it); a deployment sets Parameters:operator-key instead.
+var operatorKey = builder.AddParameter(OperatorAccess.KeyParameter,
+    new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+
 var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
     .WithReference(infra.Redis).WaitFor(infra.Redis)
     .WithReference(infra.Database).WaitFor(infra.Database)
     .WithSettingsFrom(builder.Configuration, "Kata3:Api")
+    .WithEnvironment(OperatorAccess.KeySetting.Replace(":", "__"), operatorKey)
     .WithFailureSimulation(settings.FailureSimulation)
     .WithTraceSampling(settings.TraceSampling)
     .WithHttpHealthCheck("/health")
@@ -21,6 +27,8 @@ var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
             Description = "Sends every dead job back to the queue with a fresh attempt budget.",
             ConfirmationMessage = "Send every dead job back to the queue?",
             IconName = "ArrowRepeatAll",
+            PrepareRequest = async context => context.Request.Headers.Authorization =
+                new("Bearer", await operatorKey.Resource.GetValueAsync(context.CancellationToken)),
         });
 
 builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)

@@ -67,11 +67,12 @@ public static class Extensions
         return builder;
     }
 
-    /// <summary>Adds the liveness check that /alive reports.</summary>
+    /// <summary>Adds the liveness check that /alive reports; every check runs at most once a second, whoever asks.</summary>
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        Kata3.HealthCheckCache.Apply(builder.Services);
 
         return builder;
     }

@@ -14,7 +14,9 @@ internal static class JobsApi
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
+        // Other people's data and the queue's controls: operators only.
         var api = app.MapGroup("/jobs").WithTags("Jobs")
+            .RequireAuthorization(OperatorAccess.Policy)
             .RequireRateLimiting(ClientRateLimiting.PolicyName);
 
         api.MapGet("/", ListJobsAsync);

@@ -30,8 +30,9 @@ internal static class OrdersApi
         HttpRequest request, [AsParameters] OrderServices services, CancellationToken cancellationToken)
     {
         var (order, errors) = await OrderRequestReader.ReadAsync(request, cancellationToken);
-        var (idempotencyKey, simulateFailures) = OrderRequestReader.ReadHeaders(
-            request, services.Simulation.Value.Enabled, errors);
+        // The simulation header is an operator's tool: from anyone else it is ignored, not refused.
+        var simulation = services.Simulation.Value.Enabled && await request.HttpContext.IsOperatorAsync();
+        var (idempotencyKey, simulateFailures) = OrderRequestReader.ReadHeaders(request, simulation, errors);
         if (order is null || errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "The order is not valid.");

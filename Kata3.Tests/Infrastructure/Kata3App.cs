@@ -26,7 +26,12 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
     public NpgsqlDataSource Database => _database ?? throw new InvalidOperationException("The app has not started.");
     /// <summary>The test's own Redis connection (not the app's), for looking at and tampering with the queue.</summary>
     public IDatabase Redis => _redis?.GetDatabase() ?? throw new InvalidOperationException("The app has not started.");
+    /// <summary>The API as an operator: every request carries the operator key.</summary>
     public HttpClient Api { get; private set; } = null!;
+    /// <summary>The API as anyone else: no credential.</summary>
+    public HttpClient Anonymous { get; private set; } = null!;
+    /// <summary>The AppHost's operator key (its secret parameter).</summary>
+    public string OperatorKey { get; private set; } = null!;
     /// <summary>How many worker replicas the app was started with.</summary>
     public int Workers => workers;
 
@@ -41,6 +46,8 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
                 "--Kata3:EphemeralData=true",
                 $"--Kata3:Workers={workers}",
                 $"--Kata3:JobDuration={jobDuration:c}",
+                // The default per-client limit would throttle the tests' bursts; apps that test limits set their own.
+                "--Kata3:Api:RateLimiting:PermitsPerSecond=0",
                 .. extraArgs,
             ],
             cts.Token);
@@ -64,7 +71,12 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
         await _app.StartAsync(cts.Token).WaitAsync(DefaultTimeout, cts.Token);
         await _app.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Api, cts.Token).WaitAsync(DefaultTimeout, cts.Token);
 
+        var keyParameter = _app.Services.GetRequiredService<DistributedApplicationModel>().Resources
+            .OfType<ParameterResource>().Single(p => p.Name == OperatorAccess.KeyParameter);
+        OperatorKey = (await keyParameter.GetValueAsync(cts.Token))!;
         Api = _app.CreateHttpClient(ResourceNames.Api);
+        Api.DefaultRequestHeaders.Authorization = new("Bearer", OperatorKey);
+        Anonymous = _app.CreateHttpClient(ResourceNames.Api);
         var connectionString = await _app.GetConnectionStringAsync(ResourceNames.Database, cts.Token).AsTask().WaitAsync(DefaultTimeout, cts.Token);
         _database = NpgsqlDataSource.Create(connectionString!);
         var redisConfig = ConfigurationOptions.Parse((await _app.GetConnectionStringAsync(ResourceNames.Redis, cts.Token)
@@ -80,6 +92,7 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
     public async Task DisposeAsync()
     {
         Api?.Dispose();
+        Anonymous?.Dispose();
         if (_redis is not null)
         {
             await _redis.CloseAsync();
