@@ -7,7 +7,8 @@ namespace Kata3.Api;
 /// client may safely try again, which a 500 would not tell it), and data PostgreSQL refuses for
 /// good (a constraint or trigger) into 422 (the same request will never succeed).
 /// </summary>
-internal sealed class InfrastructureExceptionHandler(IProblemDetailsService problemDetails, ILogger<InfrastructureExceptionHandler> logger)
+internal sealed class InfrastructureExceptionHandler(
+    IProblemDetailsService problemDetails, DatabasePools pools, ILogger<InfrastructureExceptionHandler> logger)
     : IExceptionHandler
 {
     private const int RetryAfterSeconds = 5;
@@ -36,6 +37,7 @@ internal sealed class InfrastructureExceptionHandler(IProblemDetailsService prob
             return false;
         }
 
+        pools.ClearIfConnectionLost(exception);
         logger.LogWarning("Storage unavailable for {Method} {Path}: {Error}",
             httpContext.Request.Method, httpContext.Request.Path, exception.Message);
 

@@ -39,6 +39,17 @@ public static class StoreFaults
         _ => exception.InnerException is { } inner && IsRefusal(inner),
     };
 
+    /// <summary>
+    /// The connection is gone: the server terminated it (shutdown, crash) or its socket failed. After
+    /// a restart every idle pooled connection is in that state, and Npgsql finds out only by using it.
+    /// </summary>
+    public static bool IsConnectionLost(Exception exception) => exception switch
+    {
+        PostgresException pg => pg.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown,
+        NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException or EndOfStreamException } => true,
+        _ => exception.InnerException is { } inner && IsConnectionLost(inner),
+    };
+
     /// <summary>Worth trying again: an outage or a conflict.</summary>
     public static bool IsTransient(Exception exception) => IsOutage(exception) || IsConflict(exception);
 }

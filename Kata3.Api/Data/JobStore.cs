@@ -8,13 +8,16 @@ using Npgsql;
 namespace Kata3.Api.Data;
 
 /// <summary>Jobs by status, and dead letters sent back to the queue.</summary>
-internal sealed class JobStore(NpgsqlDataSource dataSource)
+internal sealed class JobStore(NpgsqlDataSource dataSource, DatabasePools pools)
 {
     /// <summary>
     /// One page of jobs in a status, after <paramref name="after"/> (the last job of the previous
     /// page) in the status' order; the cursor of the next page, or null on the last.
     /// </summary>
-    public async Task<JobPage> ListAsync(string status, int limit, JobCursor? after, CancellationToken cancellationToken)
+    public Task<JobPage> ListAsync(string status, int limit, JobCursor? after, CancellationToken cancellationToken) =>
+        pools.ReadAsync(() => ReadPageAsync(status, limit, after, cancellationToken));
+
+    private async Task<JobPage> ReadPageAsync(string status, int limit, JobCursor? after, CancellationToken cancellationToken)
     {
         var (column, direction) = JobListOrder.For(status);
         var comparison = direction == "ASC" ? ">" : "<";
@@ -82,12 +85,12 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The job's status, or null when there is no such job.</summary>
-    public async Task<string?> GetStatusAsync(Guid jobId, CancellationToken cancellationToken)
+    public Task<string?> GetStatusAsync(Guid jobId, CancellationToken cancellationToken) => pools.ReadAsync(async () =>
     {
         await using var command = dataSource.CreateCommand("SELECT status FROM jobs WHERE id = @job_id");
         command.Parameters.AddWithValue("job_id", jobId);
         return (string?)await command.ExecuteScalarAsync(cancellationToken);
-    }
+    });
 }
 
 /// <summary>

@@ -21,7 +21,7 @@ internal sealed record ExistingOrder(Guid OrderId, Guid JobId, string? RequestHa
 
 /// <summary>Reads and writes orders and their jobs in PostgreSQL.</summary>
 internal sealed class OrderStore(
-    NpgsqlDataSource dataSource, [FromKeyedServices(StoreClients.HotPath)] NpgsqlDataSource hotPath)
+    NpgsqlDataSource dataSource, [FromKeyedServices(StoreClients.HotPath)] NpgsqlDataSource hotPath, DatabasePools pools)
 {
     /// <summary>
     /// Inserts the orders (pending) and their jobs (queued) of a batch in one statement, hence one
@@ -93,7 +93,10 @@ internal sealed class OrderStore(
     }
 
     /// <summary>The order with its job (orders.job_id) and that job's attempts, or null when there is no such order.</summary>
-    public async Task<OrderDetails?> GetAsync(Guid orderId, CancellationToken cancellationToken)
+    public Task<OrderDetails?> GetAsync(Guid orderId, CancellationToken cancellationToken) =>
+        pools.ReadAsync(() => ReadAsync(orderId, cancellationToken));
+
+    private async Task<OrderDetails?> ReadAsync(Guid orderId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             SELECT o.id, o.product, o.quantity, o.price, o.status, o.created_at, o.updated_at, o.completed_at,
