@@ -14,8 +14,7 @@ var operatorKey = builder.AddParameter(OperatorAccess.KeyParameter,
     new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
 var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
-    .WithReference(infra.Redis).WaitFor(infra.Redis)
-    .WithReference(infra.Database).WaitFor(infra.Database)
+    .WithKata3Infrastructure(infra, ownsSchema: true) // the API migrates the schema as its owner
     .WithSettingsFrom(builder.Configuration, "Kata3:Api")
     .WithEnvironment(OperatorAccess.KeySetting.Replace(":", "__"), operatorKey)
     .WithFailureSimulation(settings.FailureSimulation)
@@ -32,9 +31,8 @@ var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
         });
 
 builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)
-    .WithReference(infra.Redis).WaitFor(infra.Redis)
-    .WithReference(infra.Database).WaitFor(infra.Database)
-    .WaitFor(api) // the API owns the schema: workers start once it is migrated
+    .WithKata3Infrastructure(infra)
+    .WaitFor(api) // workers start once the API has migrated the schema
     .WithEnvironment("Worker__JobDuration", settings.JobDuration.ToString("c"))
     .WithEnvironment("Worker__Concurrency", settings.WorkerConcurrency.ToString())
     .WithSettingsFrom(builder.Configuration, "Kata3:Worker", targetPrefix: "Worker:")

@@ -1,3 +1,4 @@
+using Kata3.Contracts;
 using Npgsql;
 
 namespace Kata3.Api.Data;
@@ -5,15 +6,20 @@ namespace Kata3.Api.Data;
 /// <summary>
 /// Brings the schema up to date before the API serves its first request. An advisory lock
 /// serialises concurrent starters (several API replicas), so each migration runs exactly once.
+/// It connects as the schema's owner (connection string <see cref="ResourceNames.DatabaseOwner"/>);
+/// without one, through the services' own connection, for a deployment with a single role.
 /// </summary>
-internal sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMigrator> logger) : IHostedService
+internal sealed class SchemaMigrator(IConfiguration configuration, NpgsqlDataSource appDataSource, ILogger<SchemaMigrator> logger) : IHostedService
 {
     // Any fixed number: it names the lock, shared by every process that migrates this database.
     private const long MigrationLockId = 0x6B61746133;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = configuration.GetConnectionString(ResourceNames.DatabaseOwner) is { Length: > 0 } owner
+            ? new NpgsqlConnection(new NpgsqlConnectionStringBuilder(owner) { Pooling = false }.ConnectionString)
+            : appDataSource.CreateConnection();
+        await connection.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         await Execute(connection, "SELECT pg_advisory_xact_lock(@id)", cancellationToken, ("id", MigrationLockId));

@@ -67,6 +67,12 @@ internal static class HostProcess
         return new Result(process.ExitCode, output, TimedOut: false);
     }
 
+    /// <summary>
+    /// setpriv's arguments (before the command) that run a command as <paramref name="user"/> and
+    /// its group of the same name. setpriv execs in place: DCP watches and signals the server itself.
+    /// </summary>
+    public static string[] DropTo(string user) => [$"--reuid={user}", $"--regid={user}", "--init-groups", "--"];
+
     /// <summary>Full path of an executable found on PATH, or null.</summary>
     public static string? FindOnPath(string name)
     {

@@ -7,13 +7,14 @@ namespace Kata3.AppHost.Infrastructure;
 
 /// <summary>
 /// Redis ("redis") and the PostgreSQL database ("kata3db" on server "postgres") that the services
-/// reference. Which hosting mode is behind them is invisible to the services.
+/// use, the database through its two roles. Which hosting mode is behind them is invisible to the services.
 /// </summary>
-public sealed record Kata3Infrastructure(
+internal sealed record Kata3Infrastructure(
     IResourceBuilder<IResourceWithConnectionString> Redis,
-    IResourceBuilder<IResourceWithConnectionString> Database);
+    IResourceBuilder<IResourceWithConnectionString> Database,
+    DatabaseRoles DatabaseRoles);
 
-public static class InfrastructureExtensions
+internal static class InfrastructureExtensions
 {
     private const string RedisName = ResourceNames.Redis;
     private const string PostgresName = "postgres";
@@ -60,7 +61,8 @@ public static class InfrastructureExtensions
             postgres.WithDataVolume();
         }
 
-        return new Kata3Infrastructure(redis, postgres.AddDatabase(DatabaseName));
+        var database = postgres.AddDatabase(DatabaseName);
+        return new Kata3Infrastructure(redis, database, DatabaseRoles.Add(builder, database, DatabaseName, postgres.Resource.PrimaryEndpoint));
     }
 
     private static Kata3Infrastructure AddLocal(IDistributedApplicationBuilder builder, InfrastructureSettings settings)
@@ -83,7 +85,22 @@ public static class InfrastructureExtensions
             });
         }
 
-        return new Kata3Infrastructure(redis, database);
+        return new Kata3Infrastructure(redis, database, DatabaseRoles.Add(builder, database, DatabaseName, database.Resource.Parent.PrimaryEndpoint));
+    }
+
+    /// <summary>
+    /// Gives a service Redis and the database as the application role (and, with
+    /// <paramref name="ownsSchema"/>, the owner role for migrations), once both are ready.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithKata3Infrastructure(
+        this IResourceBuilder<ProjectResource> service, Kata3Infrastructure infra, bool ownsSchema = false)
+    {
+        service.WithReference(infra.Redis).WaitFor(infra.Redis)
+            .WithEnvironment($"ConnectionStrings__{ResourceNames.Database}", infra.DatabaseRoles.AppConnectionString)
+            .WaitFor(infra.Database);
+        return ownsSchema
+            ? service.WithEnvironment($"ConnectionStrings__{ResourceNames.DatabaseOwner}", infra.DatabaseRoles.OwnerConnectionString)
+            : service;
     }
 
     private static void LogOnStart(IDistributedApplicationBuilder builder, string message) =>

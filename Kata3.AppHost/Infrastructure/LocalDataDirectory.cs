@@ -27,7 +27,7 @@ internal sealed class LocalDataDirectory
         _postgresDirectory = new Lazy<string>(() =>
         {
             var directory = CreateDirectory(Path.Combine(Root, "postgres"), OwnerOnly | UnixFileMode.UserExecute);
-            GiveToPostgresUser(directory);
+            GiveTo(directory, LocalPostgresServerResource.OsUser);
             return directory;
         });
     }
@@ -36,6 +36,7 @@ internal sealed class LocalDataDirectory
 
     public string Root => _root.Value;
 
+    /// <summary>Redis's area; the caller gives it to the redis user when the AppHost runs as root.</summary>
     public string RedisDirectory => CreateDirectory(Path.Combine(Root, "redis"), OwnerOnly | UnixFileMode.UserExecute);
 
     /// <summary>PostgreSQL's area: owned by the postgres user when the AppHost runs as root.</summary>
@@ -82,20 +83,23 @@ internal sealed class LocalDataDirectory
         }
     }
 
-    /// <summary>chown -R to postgres, which runs initdb and the server when the AppHost is root.</summary>
-    public static void GiveToPostgresUser(string path)
+    /// <summary>
+    /// chown -R to <paramref name="user"/> (and its group of the same name), which runs the server
+    /// when the AppHost is root. The Debian packages create the postgres and redis users.
+    /// </summary>
+    public static void GiveTo(string path, string user)
     {
         if (!InfrastructureSettings.RunningAsRoot)
         {
             return;
         }
 
-        var result = HostProcess.RunAsync("chown", ["-R", "postgres:postgres", path], TimeSpan.FromSeconds(30))
+        var result = HostProcess.RunAsync("chown", ["-R", $"{user}:{user}", path], TimeSpan.FromSeconds(30))
             .GetAwaiter().GetResult();
         if (!result.Succeeded)
         {
             throw new InvalidOperationException(
-                $"Could not give {path} to the postgres user ({result.Summary}). Installing the 'postgresql' package creates that user.");
+                $"Could not give {path} to the {user} user ({result.Summary}). Installing the server's Debian package creates that user.");
         }
     }
 

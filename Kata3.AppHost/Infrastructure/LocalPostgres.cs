@@ -17,7 +17,7 @@ internal static class LocalPostgres
         // When PostgreSQL is missing, the bare name makes DCP report FailedToStart, as for redis-server.
         var asRoot = InfrastructureSettings.RunningAsRoot && binaries is not null;
         var setprivPath = HostProcess.FindOnPath("setpriv") ?? "/usr/bin/setpriv";
-        string[] dropToPostgres = asRoot ? ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"] : [];
+        string[] dropToPostgres = asRoot ? HostProcess.DropTo(LocalPostgresServerResource.OsUser) : [];
 
         var password = builder.AddResource(new ParameterResource($"{serverName}-password", _ => data.GetOrCreatePassword(serverName), secret: true));
         var server = new LocalPostgresServerResource(serverName, asRoot ? setprivPath : postgresPath ?? "postgres", password.Resource);

@@ -14,6 +14,9 @@ internal sealed class LocalPostgresServerResource(string name, string command, P
     public const string PrimaryEndpointName = "tcp";
     public const string UserName = "postgres";
 
+    /// <summary>The operating-system user the server runs as when the AppHost is root.</summary>
+    public const string OsUser = "postgres";
+
     public ParameterResource PasswordParameter { get; } = password;
 
     public EndpointReference PrimaryEndpoint => field ??= new EndpointReference(this, PrimaryEndpointName);

@@ -23,14 +23,21 @@ internal sealed class LocalRedisResource(string name, string command, ParameterR
 
 internal static class LocalRedis
 {
+    /// <summary>The operating-system user redis-server runs as when the AppHost is root.</summary>
+    public const string OsUser = "redis";
+
     public static IResourceBuilder<LocalRedisResource> AddLocalRedis(
         this IDistributedApplicationBuilder builder, string name, LocalDataDirectory data, string maxMemory)
     {
         var serverPath = HostProcess.FindOnPath("redis-server");
 
+        // Root does not run a network server: drop to the redis user, as PostgreSQL drops to postgres.
+        var asRoot = InfrastructureSettings.RunningAsRoot && serverPath is not null;
+        var setprivPath = HostProcess.FindOnPath("setpriv") ?? "/usr/bin/setpriv";
+
         // A secret parameter, so the dashboard masks it; its value lives in the data directory.
         var password = builder.AddResource(new ParameterResource($"{name}-password", _ => data.GetOrCreatePassword(name), secret: true));
-        var redis = new LocalRedisResource(name, serverPath ?? "redis-server", password.Resource);
+        var redis = new LocalRedisResource(name, asRoot ? setprivPath : serverPath ?? "redis-server", password.Resource);
         string ConfigFile() => Path.Combine(data.RedisDirectory, "redis.conf");
 
         // The password reaches redis-server through a 0600 config file: the command line is
@@ -47,6 +54,7 @@ internal static class LocalRedis
 
             var secret = await redis.PasswordParameter.GetValueAsync(cancellationToken).ConfigureAwait(false);
             LocalDataDirectory.WriteSecretFile(ConfigFile(), RedisConfig(data.RedisDirectory, secret!, data.IsEphemeral, maxMemory));
+            LocalDataDirectory.GiveTo(data.RedisDirectory, OsUser); // its data and 0600 config, kept from runs as root too
         });
 
         string? connectionString = null;
@@ -64,6 +72,11 @@ internal static class LocalRedis
             .WithEndpoint(LocalRedisResource.PrimaryEndpointName, endpoint => endpoint.TargetHost = "127.0.0.1")
             .WithArgs(context =>
             {
+                foreach (var argument in asRoot ? [.. HostProcess.DropTo(OsUser), serverPath!] : Array.Empty<string>())
+                {
+                    context.Args.Add(argument);
+                }
+
                 context.Args.Add(ConfigFile());
                 context.Args.Add("--port");
                 context.Args.Add(redis.PrimaryEndpoint.Property(EndpointProperty.TargetPort));

@@ -32,7 +32,7 @@ internal static class PostgresInitializer
         LocalDataDirectory.WriteSecretFile(passwordFile, password + "\n");
         try
         {
-            LocalDataDirectory.GiveToPostgresUser(passwordFile);
+            LocalDataDirectory.GiveTo(passwordFile, LocalPostgresServerResource.OsUser);
 
             string[] initdb =
             [

@@ -5,6 +5,12 @@ public static class ResourceNames
 {
     public const string Redis = "redis";
     public const string Database = "kata3db";
+
+    /// <summary>
+    /// The connection the API migrates the schema through: the role that owns the tables. Every
+    /// other connection (<see cref="Database"/>) is an application role that may only read and write rows.
+    /// </summary>
+    public const string DatabaseOwner = "kata3db-owner";
     public const string Api = "api";
     public const string Worker = "worker";
 }
