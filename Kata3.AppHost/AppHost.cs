@@ -33,8 +33,6 @@ var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
 builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)
     .WithKata3Infrastructure(infra)
     .WaitFor(api) // workers start once the API has migrated the schema
-    .WithEnvironment("Worker__JobDuration", settings.JobDuration.ToString("c"))
-    .WithEnvironment("Worker__Concurrency", settings.WorkerConcurrency.ToString())
     .WithSettingsFrom(builder.Configuration, "Kata3:Worker", targetPrefix: "Worker:")
     .WithFailureSimulation(settings.FailureSimulation)
     .WithTraceSampling(settings.TraceSampling)

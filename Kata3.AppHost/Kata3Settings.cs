@@ -16,14 +16,6 @@ internal sealed class Kata3Settings
     [Range(1, 64)]
     public int Workers { get; set; } = 2;
 
-    /// <summary>Jobs in flight at once per worker replica.</summary>
-    [Range(1, 1000)]
-    public int WorkerConcurrency { get; set; } = 1;
-
-    /// <summary>Simulated work per job.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
-    public TimeSpan JobDuration { get; set; } = TimeSpan.FromSeconds(2);
-
     /// <summary>Failure simulation in API and workers; unset leaves it to them (on in Development).</summary>
     public bool? FailureSimulation { get; set; }
 

@@ -70,6 +70,16 @@ public sealed class WorkerOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        // DataAnnotations does not descend into nested objects: Retry's ranges are checked here.
+        var retry = new List<ValidationResult>();
+        Validator.TryValidateObject(Retry, new ValidationContext(Retry), retry, validateAllProperties: true);
+        foreach (var result in retry)
+        {
+            yield return new ValidationResult($"{nameof(Retry)}: {result.ErrorMessage}",
+                [.. result.MemberNames.Select(member => $"{nameof(Retry)}:{member}")]);
+        }
+
+
         // Otherwise every simulated job would time out.
         if (JobTimeout <= JobDuration)
         {

@@ -45,7 +45,7 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
             [
                 "--Kata3:EphemeralData=true",
                 $"--Kata3:Workers={workers}",
-                $"--Kata3:JobDuration={jobDuration:c}",
+                $"--Kata3:Worker:JobDuration={jobDuration:c}",
                 // The default per-client limit would throttle the tests' bursts; apps that test limits set their own.
                 "--Kata3:Api:RateLimiting:PermitsPerSecond=0",
                 .. extraArgs,
