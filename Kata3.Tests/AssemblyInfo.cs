@@ -1,3 +1,3 @@
-// Each test class starts a whole app (Redis, PostgreSQL, API, workers); on two cores they
-// measure and behave better one at a time.
+// Most test classes start a whole app (Redis, PostgreSQL, API, workers); on two cores they
+// measure and behave better one at a time. The fast layer (Fast/) takes seconds either way.
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
