@@ -50,7 +50,9 @@ internal static class OrderRequestReader
         }
         catch (JsonException ex)
         {
-            var field = FieldFromPath(ex.Path);
+            // The path also names a property when the syntax breaks right after it: only a body
+            // that is well-formed JSON can have a field of the wrong type.
+            var field = IsWellFormed(body) ? FieldFromPath(ex.Path) : "body";
             errors[field] = [field == "body"
                 ? "The body is not valid JSON."
                 : $"'{field}' has the wrong type or format."];
@@ -155,6 +157,22 @@ internal static class OrderRequestReader
     }
 
     // System.Text.Json reports where it failed as a JSON path such as "$.quantity".
+    private static bool IsWellFormed(byte[] json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            while (reader.Read())
+            {
+            }
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     private static string FieldFromPath(string? path) =>
         path is { Length: > 2 } && path.StartsWith("$.", StringComparison.Ordinal)
             ? path[2..].Split('.', '[')[0].ToLowerInvariant()

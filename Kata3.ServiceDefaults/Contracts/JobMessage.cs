@@ -49,7 +49,11 @@ public sealed record JobMessage(
 
         try
         {
-            return JsonSerializer.Deserialize(raw, JobMessageJsonContext.Default.JobMessage);
+            // A missing id or time would deserialize as Guid.Empty or year 1: not a message.
+            return JsonSerializer.Deserialize(raw, JobMessageJsonContext.Default.JobMessage) is { } message
+                && message.JobId != Guid.Empty && message.OrderId != Guid.Empty && message.EnqueuedAt != default
+                ? message
+                : null;
         }
         catch (JsonException)
         {

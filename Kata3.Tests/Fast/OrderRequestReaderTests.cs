@@ -86,7 +86,6 @@ public sealed class OrderRequestReaderTests
     [InlineData("body", """{"product":"a" "quantity":1,"price":1}""")]
     [InlineData("body", """{"product":"a","quantity":1,"price":1}}""")]
     [InlineData("product", """{"product":"a","quantity":1,"price":1,"product":"b"}""")]
-    [InlineData("quantity", """{"product":"a","quantity":01,"price":1}""")]
     [InlineData("body", "")]
     [InlineData("body", "null")]
     [InlineData("body", "[]")]
@@ -101,12 +100,13 @@ public sealed class OrderRequestReaderTests
     }
 
     // JsonException.Path says where the reader stopped, which for a syntax error after a property
-    // name is that property: the body is then reported as a bad 'price' (or an unknown 'x').
-    [Theory(Skip = "Bug: JSON that breaks off or is misspelt after a property name is refused under that property, not 'body' (README: malformed JSON -> errors.body).")]
+    // name is that property; the body, not 'price' (or an unknown 'x'), is what is wrong.
+    [Theory]
     [InlineData("""{"product":"a","quantity":1,"price":1""")]
     [InlineData("""{"product":"a","quantity":1,"price":""")]
     [InlineData("""{"product":"a""")]
     [InlineData("""{"product":"a","quantity":1,"price":1,"x":tru}""")]
+    [InlineData("""{"product":"a","quantity":01,"price":1}""")] // JSON has no leading zeros
     public async Task MalformedJsonIsRefusedAsTheBody(string body)
     {
         var (order, errors) = await ReadAsync(body);
