@@ -31,7 +31,7 @@ internal static class WorkerExtensions
         builder.Services.AddSingleton<SweepStore>();
         builder.Services.AddSingleton<RetentionStore>();
         builder.Services.AddSingleton<InHandJobs>();
-        builder.Services.AddSingleton<JobProcessor>();
+        builder.Services.AddSingleton<JobExecutor>();
         builder.Services.AddSingleton<UnreadableEntries>();
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<ConsumerHeartbeat>();
