@@ -27,6 +27,8 @@ internal static class WorkerExtensions
         builder.Services.AddSingleton(WorkerIdentity.FromConfiguration(builder.Configuration));
         builder.Services.AddSingleton<BlockingRedisConnection>();
         builder.Services.AddSingleton<JobQueue>();
+        builder.Services.AddSingleton<ReplicaRegistry>();
+        builder.Services.AddSingleton<SweepQueue>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<SweepStore>();
         builder.Services.AddSingleton<RetentionStore>();

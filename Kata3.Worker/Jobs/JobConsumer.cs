@@ -11,6 +11,7 @@ namespace Kata3.Worker.Jobs;
 /// </summary>
 internal sealed class JobConsumer(
     JobQueue queue,
+    ReplicaRegistry replicas,
     JobExecutor executor,
     ConsumerHeartbeat heartbeat,
     IOptions<WorkerOptions> options,
@@ -23,7 +24,7 @@ internal sealed class JobConsumer(
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        var recovered = await queue.RecoverInHandAsync();
+        var recovered = await replicas.RecoverInHandAsync();
         if (recovered > 0)
         {
             logger.LogWarning("Returned {Count} job(s) this replica held when it last stopped to the queue", recovered);
