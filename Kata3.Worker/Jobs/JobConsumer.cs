@@ -13,7 +13,7 @@ internal sealed class JobConsumer(
     JobQueue queue,
     ReplicaRegistry replicas,
     JobExecutor executor,
-    ConsumerHeartbeat heartbeat,
+    ConsumeLoopHealth health,
     IOptions<WorkerOptions> options,
     ILogger<JobConsumer> logger) : BackgroundService
 {
@@ -43,7 +43,7 @@ internal sealed class JobConsumer(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            heartbeat.Beat();
+            health.Beat();
             try
             {
                 await _slots.WaitAsync(stoppingToken);

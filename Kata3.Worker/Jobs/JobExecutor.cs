@@ -12,7 +12,7 @@ namespace Kata3.Worker.Jobs;
 /// </summary>
 internal sealed class JobExecutor(
     JobQueue queue,
-    JobStore store,
+    AttemptStore store,
     UnreadableEntries unreadable,
     InHandJobs inHand,
     WorkerIdentity identity,

@@ -11,7 +11,7 @@ namespace Kata3.Worker.Jobs;
 /// </summary>
 internal sealed class LeaseKeeper(
     ReplicaRegistry replicas,
-    JobStore store,
+    AttemptStore store,
     InHandJobs inHand,
     IOptions<WorkerOptions> options,
     ILogger<LeaseKeeper> logger) : BackgroundService
