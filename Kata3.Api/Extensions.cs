@@ -22,7 +22,7 @@ internal static class ApiExtensions
         builder.Services.AddOptions<FailureSimulationOptions>().BindConfiguration(FailureSimulationOptions.SectionName);
         builder.Services.AddSingleton<OrderStore>();
         builder.Services.AddSingleton<OrderIntake>();
-        builder.Services.AddSingleton<JobStore>();
+        builder.Services.AddSingleton<JobAdminStore>();
         builder.Services.AddSingleton<JobPublisher>();
 
         builder.Services.AddProblemDetails();

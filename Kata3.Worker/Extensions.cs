@@ -8,7 +8,7 @@ namespace Microsoft.Extensions.Hosting;
 
 internal static class WorkerExtensions
 {
-    /// <summary>Registers the consume loop, the job processor and their PostgreSQL and Redis clients.</summary>
+    /// <summary>Registers the worker's background services, what they use, and their PostgreSQL and Redis clients.</summary>
     public static IHostApplicationBuilder AddWorkerServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<WorkerOptions>()
@@ -27,14 +27,16 @@ internal static class WorkerExtensions
         builder.Services.AddSingleton(WorkerIdentity.FromConfiguration(builder.Configuration));
         builder.Services.AddSingleton<BlockingRedisConnection>();
         builder.Services.AddSingleton<JobQueue>();
-        builder.Services.AddSingleton<JobStore>();
+        builder.Services.AddSingleton<ReplicaRegistry>();
+        builder.Services.AddSingleton<SweepQueue>();
+        builder.Services.AddSingleton<AttemptStore>();
         builder.Services.AddSingleton<SweepStore>();
         builder.Services.AddSingleton<RetentionStore>();
         builder.Services.AddSingleton<InHandJobs>();
-        builder.Services.AddSingleton<JobProcessor>();
+        builder.Services.AddSingleton<JobExecutor>();
         builder.Services.AddSingleton<UnreadableEntries>();
         builder.Services.AddSingleton<WorkerMetrics>();
-        builder.Services.AddSingleton<ConsumerHeartbeat>();
+        builder.Services.AddSingleton<ConsumeLoopHealth>();
         builder.Services.AddOptions<FailureSimulationOptions>().BindConfiguration(FailureSimulationOptions.SectionName);
 
         // Hosted services stop in reverse order: the lease keeper outlives the consumer, so a job
@@ -44,8 +46,9 @@ internal static class WorkerExtensions
         builder.Services.AddHostedService<RetentionService>();
         builder.Services.AddHostedService<JobConsumer>();
 
+        // Resolves the singleton above, so the check reads the beats the consume loop writes.
         builder.Services.AddHealthChecks()
-            .AddCheck<ConsumerHealthCheck>("consume-loop");
+            .AddCheck<ConsumeLoopHealth>("consume-loop");
 
         return builder;
     }

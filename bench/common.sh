@@ -114,7 +114,7 @@ start_app() { # EXPECTED_WORKERS ARGS...
   start_watchdog
   # As in production: a sample of the traces (TRACE_SAMPLING, default 1 %; 1 = every order) and no
   # log line per completed job (the replicas inherit this environment variable).
-  env "Logging__LogLevel__Kata3.Worker.Jobs.JobProcessor=${JOB_LOG_LEVEL:-Warning}" \
+  env "Logging__LogLevel__Kata3.Worker.Jobs.JobExecutor=${JOB_LOG_LEVEL:-Warning}" \
   dotnet run --project Kata3.AppHost -c Release --no-build -- --Kata3:EphemeralData=true --Kata3:FailureSimulation=false \
     --Kata3:Api:RateLimiting:PermitsPerSecond=0 --Kata3:TraceSampling="${TRACE_SAMPLING:-0.01}" "$@" >"$work/apphost.log" 2>&1 &
   apphost_pid=$!

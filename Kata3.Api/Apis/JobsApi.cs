@@ -32,7 +32,7 @@ internal static class JobsApi
     /// <c>next</c> as <c>after</c>; a page costs the same at any depth.
     /// </summary>
     public static async Task<Results<Ok<JobPage>, ValidationProblem>> ListJobsAsync(
-        JobStore jobs, CancellationToken cancellationToken,
+        JobAdminStore jobs, CancellationToken cancellationToken,
         string? status = null, string? limit = null, string? after = null, string? page = null, string? pageSize = null)
     {
         var errors = new Dictionary<string, string[]>();
@@ -64,7 +64,7 @@ internal static class JobsApi
     }
 
     public static async Task<Results<Accepted<JobRequeued>, ProblemHttpResult>> RetryJobAsync(
-        Guid jobId, JobStore jobs, JobPublisher publisher, CancellationToken cancellationToken)
+        Guid jobId, JobAdminStore jobs, JobPublisher publisher, CancellationToken cancellationToken)
     {
         var requeued = await jobs.RequeueDeadAsync(jobId, cancellationToken);
         if (requeued.Count == 0)
@@ -81,7 +81,7 @@ internal static class JobsApi
     }
 
     public static async Task<Ok<DeadJobsRequeued>> RetryAllDeadAsync(
-        JobStore jobs, JobPublisher publisher, CancellationToken cancellationToken)
+        JobAdminStore jobs, JobPublisher publisher, CancellationToken cancellationToken)
     {
         var requeued = await jobs.RequeueDeadAsync(jobId: null, cancellationToken);
         await publisher.PublishAsync(requeued);

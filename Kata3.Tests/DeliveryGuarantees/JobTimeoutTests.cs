@@ -13,11 +13,11 @@ public sealed class JobTimeoutTests(JobLimitsApp app, ITestOutputHelper output)
     public async Task HungJobTimesOutOnEveryAttemptIsDeadAfterTheLastAndFreesItsSlotMeanwhile()
     {
         await app.WaitForWorkersAtWorkAsync();
-        var hung = await app.PostAcceptedOrderAsync(JobsApi.Order("hangs"), (JobsApi.SimulateFailure, "hang"));
+        var hung = await app.PostAcceptedOrderAsync(OrderRequests.Order("hangs"), (OrderRequests.SimulateFailure, "hang"));
         // The replica has one slot: this order completes only if the hung job lets go of it.
         await Eventually.Async(async () => (await app.GetOrderAsync(hung.OrderId)).Job!.Attempts >= 1,
             TimeSpan.FromSeconds(30), () => $"job {hung.JobId} was never started");
-        var other = await app.PostAcceptedOrderAsync(JobsApi.Order("runs-meanwhile"));
+        var other = await app.PostAcceptedOrderAsync(OrderRequests.Order("runs-meanwhile"));
 
         var order = await app.WaitForOrderAsync(hung.OrderId, TimeSpan.FromSeconds(30), "completed", "failed");
         output.WriteLine(order.Describe());

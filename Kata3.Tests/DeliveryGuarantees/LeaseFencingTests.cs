@@ -19,7 +19,7 @@ public sealed class LeaseFencingTests(FencingApp app, ITestOutputHelper output)
     public async Task ReplicaFrozenPastItsLeaseLearnsItLostTheJobAndRecordsNoSecondOutcome()
     {
         await app.WaitForWorkersAtWorkAsync();
-        var accepted = await app.PostAcceptedOrderAsync(JobsApi.Order("frozen-replica"));
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("frozen-replica"));
         var victim = (await app.WaitForRunningOnReplicasAsync([accepted.JobId], 1, TimeSpan.FromSeconds(30)))[0].WorkerId;
         var pid = await app.WorkerPidAsync(victim, TimeSpan.FromSeconds(10));
 
@@ -68,7 +68,7 @@ public sealed class LeaseFencingTests(FencingApp app, ITestOutputHelper output)
     public async Task RedisFrozenPastALeaseDoesNotTakeALongJobFromItsLiveReplica()
     {
         await app.WaitForWorkersAtWorkAsync();
-        var accepted = await app.PostAcceptedOrderAsync(JobsApi.Order("frozen-redis"));
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("frozen-redis"));
         var holder = (await app.WaitForRunningOnReplicasAsync([accepted.JobId], 1, TimeSpan.FromSeconds(30)))[0].WorkerId;
         var redisPid = await app.RedisPidAsync(TimeSpan.FromSeconds(10));
 

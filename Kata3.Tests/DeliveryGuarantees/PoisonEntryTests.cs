@@ -48,7 +48,7 @@ public sealed class PoisonEntryTests(RetryApp app, ITestOutputHelper output)
         // The same replicas, never restarted, still healthy, still doing work.
         await app.WaitForWorkersAtWorkAsync();
         Assert.All(replicas, id => Assert.True(app.IsRunning(id) && app.StartedAt(id) == started[id], $"{id} was restarted or is not running"));
-        var accepted = await app.PostAcceptedOrderAsync(JobsApi.Order("after-poison"));
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("after-poison"));
         var order = await app.WaitForOrderAsync(accepted.OrderId, TimeSpan.FromSeconds(30), "completed", "failed");
         Assert.True(order.Status == "completed", order.Describe());
         await DeliveryInvariant.AssertHoldsAsync(app, [accepted.OrderId]);

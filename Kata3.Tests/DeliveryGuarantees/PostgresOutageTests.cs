@@ -19,7 +19,7 @@ public sealed class PostgresOutageTests(OutageApp app, ITestOutputHelper output)
         var before = new List<OrderAcceptedBody>();
         for (var i = 0; i < 4; i++)
         {
-            before.Add(await app.PostAcceptedOrderAsync(JobsApi.Order($"pg-before-{i}")));
+            before.Add(await app.PostAcceptedOrderAsync(OrderRequests.Order($"pg-before-{i}")));
         }
         var accepted = before.Select(a => a.OrderId).ToList();
 
@@ -35,7 +35,7 @@ public sealed class PostgresOutageTests(OutageApp app, ITestOutputHelper output)
             var (acceptedWhileStopping, refusedWhileStopping) = (0, 0);
             while (!stopping.IsCompleted)
             {
-                using var response = await app.SendOrderAsync(JobsApi.Order("pg-stopping"));
+                using var response = await app.SendOrderAsync(OrderRequests.Order("pg-stopping"));
                 if (await AcceptedOrRefusedAsync(response) is { } orderId)
                 {
                     accepted.Add(orderId);
@@ -55,7 +55,7 @@ public sealed class PostgresOutageTests(OutageApp app, ITestOutputHelper output)
             var marker = $"pg-down-{Guid.NewGuid():N}";
             for (var i = 0; i < 3; i++)
             {
-                using var response = await app.SendOrderAsync(JobsApi.Order(marker));
+                using var response = await app.SendOrderAsync(OrderRequests.Order(marker));
                 Assert.Null(await AcceptedOrRefusedAsync(response));
             }
 
@@ -69,7 +69,7 @@ public sealed class PostgresOutageTests(OutageApp app, ITestOutputHelper output)
             var refused = 0;
             await Eventually.Async(async () =>
             {
-                using var response = await app.SendOrderAsync(JobsApi.Order("pg-after-0"));
+                using var response = await app.SendOrderAsync(OrderRequests.Order("pg-after-0"));
                 if (await AcceptedOrRefusedAsync(response) is not { } orderId)
                 {
                     refused++;
@@ -81,7 +81,7 @@ public sealed class PostgresOutageTests(OutageApp app, ITestOutputHelper output)
             output.WriteLine($"first POST accepted {clock.Elapsed.TotalSeconds:0.00} s after PostgreSQL was healthy, after {refused} refusal(s)");
             for (var i = 1; i < 3; i++)
             {
-                accepted.Add((await app.PostAcceptedOrderAsync(JobsApi.Order($"pg-after-{i}"))).OrderId);
+                accepted.Add((await app.PostAcceptedOrderAsync(OrderRequests.Order($"pg-after-{i}"))).OrderId);
             }
 
             await DeliveryInvariant.AssertHoldsAsync(app, accepted, TimeSpan.FromSeconds(90));

@@ -56,7 +56,7 @@ public sealed class RedisMemoryLimitTests(MemoryLimitApp app, ITestOutputHelper 
         var queued = new List<Guid>();
         for (var i = 0; i < 6; i++)
         {
-            queued.Add((await app.PostAcceptedOrderAsync(JobsApi.Order($"before-limit-{i}"))).OrderId);
+            queued.Add((await app.PostAcceptedOrderAsync(OrderRequests.Order($"before-limit-{i}"))).OrderId);
         }
 
         var refused = new List<Guid>();
@@ -87,7 +87,7 @@ public sealed class RedisMemoryLimitTests(MemoryLimitApp app, ITestOutputHelper 
             // Still accepted: PostgreSQL has them; Redis refuses only their push.
             for (var i = 0; i < 3; i++)
             {
-                var accepted = await app.PostAcceptedOrderAsync(JobsApi.Order($"at-limit-{i}"));
+                var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order($"at-limit-{i}"));
                 refused.Add(accepted.OrderId);
                 Assert.False(await app.Redis.SetContainsAsync(QueueKeys.Enqueued, accepted.JobId.ToString()),
                     $"job {accepted.JobId} was pushed at the limit");

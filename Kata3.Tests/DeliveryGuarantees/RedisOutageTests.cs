@@ -20,14 +20,14 @@ public sealed class RedisOutageTests(OutageApp app, ITestOutputHelper output)
         // Four 2 s jobs on two replicas: two in hand and two waiting in Redis when it goes.
         for (var i = 0; i < 4; i++)
         {
-            accepted.Add((await app.PostAcceptedOrderAsync(JobsApi.Order($"redis-before-{i}"))).OrderId);
+            accepted.Add((await app.PostAcceptedOrderAsync(OrderRequests.Order($"redis-before-{i}"))).OrderId);
         }
 
         try
         {
             await app.StopAndWaitForExitAsync(ResourceNames.Redis, TimeSpan.FromSeconds(30));
             var clock = Stopwatch.StartNew();
-            var during = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => app.SendOrderAsync(JobsApi.Order($"redis-down-{i}"))));
+            var during = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => app.SendOrderAsync(OrderRequests.Order($"redis-down-{i}"))));
             output.WriteLine($"3 POSTs with Redis down answered in {clock.Elapsed.TotalSeconds:0.00} s: {string.Join(", ", during.Select(r => (int)r.StatusCode))}");
             foreach (var response in during)
             {
@@ -55,7 +55,7 @@ public sealed class RedisOutageTests(OutageApp app, ITestOutputHelper output)
 
             for (var i = 0; i < 2; i++)
             {
-                accepted.Add((await app.PostAcceptedOrderAsync(JobsApi.Order($"redis-after-{i}"))).OrderId);
+                accepted.Add((await app.PostAcceptedOrderAsync(OrderRequests.Order($"redis-after-{i}"))).OrderId);
             }
 
             await DeliveryInvariant.AssertHoldsAsync(app, accepted, TimeSpan.FromSeconds(90));

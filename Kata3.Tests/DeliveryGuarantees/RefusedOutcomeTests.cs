@@ -29,11 +29,11 @@ public sealed class RefusedOutcomeTests(JobLimitsApp app, ITestOutputHelper outp
             """);
         try
         {
-            var refused = await app.PostAcceptedOrderAsync(JobsApi.Order(RefusedProduct));
+            var refused = await app.PostAcceptedOrderAsync(OrderRequests.Order(RefusedProduct));
             var others = new List<OrderAcceptedBody>();
             for (var i = 0; i < 3; i++)
             {
-                others.Add(await app.PostAcceptedOrderAsync(JobsApi.Order($"completes-{i}")));
+                others.Add(await app.PostAcceptedOrderAsync(OrderRequests.Order($"completes-{i}")));
             }
 
             var order = await app.WaitForOrderAsync(refused.OrderId, TimeSpan.FromSeconds(30), "completed", "failed");
@@ -83,12 +83,12 @@ public sealed class RefusedOutcomeTests(JobLimitsApp app, ITestOutputHelper outp
         var accepted = new List<OrderAcceptedBody>();
         try
         {
-            var unrecordable = await app.PostAcceptedOrderAsync(JobsApi.Order(UnrecordableProduct));
+            var unrecordable = await app.PostAcceptedOrderAsync(OrderRequests.Order(UnrecordableProduct));
             accepted.Add(unrecordable);
             var others = new List<OrderAcceptedBody>();
             for (var i = 0; i < 2; i++)
             {
-                others.Add(await app.PostAcceptedOrderAsync(JobsApi.Order($"after-unrecordable-{i}")));
+                others.Add(await app.PostAcceptedOrderAsync(OrderRequests.Order($"after-unrecordable-{i}")));
             }
             accepted.AddRange(others);
 

@@ -16,7 +16,7 @@ public sealed class StrandedInHandTests(WorkerFailureApp app, ITestOutputHelper 
     public async Task AJobInTheHandsOfAReplicaStoppedWhilePostgresIsDownIsCompletedOncePostgresIsBack()
     {
         await app.WaitForWorkersAtWorkAsync();
-        var accepted = await app.PostAcceptedOrderAsync(JobsApi.Order("stranded-in-hand"));
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("stranded-in-hand"));
         try
         {
             var holder = (await app.WaitForRunningOnReplicasAsync([accepted.JobId], 1, TimeSpan.FromSeconds(30)))[0].WorkerId;

@@ -19,7 +19,7 @@ public sealed class WorkerCrashTests(WorkerFailureApp app, ITestOutputHelper out
         var accepted = new List<OrderAcceptedBody>();
         for (var i = 0; i < app.Workers - 1; i++)
         {
-            accepted.Add(await app.PostAcceptedOrderAsync(JobsApi.Order($"sigkill-{i}")));
+            accepted.Add(await app.PostAcceptedOrderAsync(OrderRequests.Order($"sigkill-{i}")));
         }
         var jobIds = accepted.Select(a => a.JobId).ToArray();
 

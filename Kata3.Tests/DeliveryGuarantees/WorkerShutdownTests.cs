@@ -17,7 +17,7 @@ public sealed class WorkerShutdownTests(WorkerFailureApp app, ITestOutputHelper 
         var accepted = new List<OrderAcceptedBody>();
         for (var i = 0; i < app.Workers + 2; i++)
         {
-            accepted.Add(await app.PostAcceptedOrderAsync(JobsApi.Order($"interrupted-{i}")));
+            accepted.Add(await app.PostAcceptedOrderAsync(OrderRequests.Order($"interrupted-{i}")));
         }
         var jobIds = accepted.Select(a => a.JobId).ToArray();
 

@@ -80,18 +80,18 @@ public sealed class PublicEndpointPropertyTests(OneWorkerApp app, ITestOutputHel
             }
             if (call.Key is not null)
             {
-                request.Headers.TryAddWithoutValidation(JobsApi.IdempotencyKey, call.Key);
+                request.Headers.TryAddWithoutValidation(OrderRequests.IdempotencyKey, call.Key);
             }
             if (call.Simulate is not null)
             {
-                request.Headers.TryAddWithoutValidation(JobsApi.SimulateFailure, call.Simulate);
+                request.Headers.TryAddWithoutValidation(OrderRequests.SimulateFailure, call.Simulate);
             }
-            using var timeout = new CancellationTokenSource(JobsApi.RequestTimeout);
+            using var timeout = new CancellationTokenSource(OrderRequests.RequestTimeout);
             using var response = await app.Api.SendAsync(request, timeout.Token);
             var text = await response.Content.ReadAsStringAsync(timeout.Token);
             Interlocked.Increment(ref calls);
             Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode} for {call}: {text}");
-            if (call.Method == "POST" && response.StatusCode == HttpStatusCode.Accepted && !response.Headers.Contains(JobsApi.IdempotentReplayed))
+            if (call.Method == "POST" && response.StatusCode == HttpStatusCode.Accepted && !response.Headers.Contains(OrderRequests.IdempotentReplayed))
             {
                 Interlocked.Increment(ref created);
             }

@@ -130,9 +130,9 @@ public sealed class SharedBatchTests(OneWorkerApp app) : IClassFixture<OneWorker
         };
         if (idempotencyKey is not null)
         {
-            request.Headers.Add(JobsApi.IdempotencyKey, idempotencyKey);
+            request.Headers.Add(OrderRequests.IdempotencyKey, idempotencyKey);
         }
-        using var timeout = new CancellationTokenSource(JobsApi.RequestTimeout);
+        using var timeout = new CancellationTokenSource(OrderRequests.RequestTimeout);
         using var response = await app.Api.SendAsync(request, timeout.Token);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(timeout.Token));
     }

@@ -15,7 +15,7 @@ public sealed class OperatorAccessTests(OneWorkerApp app) : IClassFixture<OneWor
     [Fact]
     public async Task AnonymousAndWrongKeyCallsToEveryOperatorRouteAre401AndChangeNothing()
     {
-        var accepted = await app.PostAcceptedOrderAsync(JobsApi.Order("operator-dead"), (JobsApi.SimulateFailure, "permanent"));
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("operator-dead"), (OrderRequests.SimulateFailure, "permanent"));
         var dead = await app.WaitForOrderAsync(accepted.OrderId, Timeout, "completed", "failed");
         Assert.True(dead.Job!.Status == "dead", dead.Describe());
 
@@ -70,7 +70,7 @@ public sealed class OperatorAccessTests(OneWorkerApp app) : IClassFixture<OneWor
             {
                 Content = JsonBody($$"""{"product":"anonymous-{{value}}-{{marker}}","quantity":1,"price":1}"""),
             };
-            request.Headers.TryAddWithoutValidation(JobsApi.SimulateFailure, value);
+            request.Headers.TryAddWithoutValidation(OrderRequests.SimulateFailure, value);
             using var response = await app.Anonymous.SendAsync(request);
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
 

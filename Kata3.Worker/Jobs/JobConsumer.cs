@@ -1,20 +1,19 @@
-using Kata3.Contracts;
 using Kata3.Worker.Queue;
 using Microsoft.Extensions.Options;
 
 namespace Kata3.Worker.Jobs;
 
 /// <summary>
-/// The loop around <see cref="JobProcessor"/>: while a slot is free (Concurrency slots), take
-/// jobs and process each in its own task; when none is ready, block until one is pushed. On stop
-/// it takes no new job and gives those in hand ShutdownTimeout to finish; after that they are
-/// handed straight back to the queue.
+/// The loop around <see cref="JobExecutor"/>: while a slot is free (Worker:Concurrency), take
+/// entries and run each in its own task; when none is ready, block until one is pushed; after a
+/// failure, back off. On stop it takes no new job and gives those in hand ShutdownTimeout to
+/// finish; after that they are handed straight back to the queue.
 /// </summary>
 internal sealed class JobConsumer(
     JobQueue queue,
-    JobProcessor processor,
-    UnreadableEntries unreadable,
-    ConsumerHeartbeat heartbeat,
+    ReplicaRegistry replicas,
+    JobExecutor executor,
+    ConsumeLoopHealth health,
     IOptions<WorkerOptions> options,
     ILogger<JobConsumer> logger) : BackgroundService
 {
@@ -25,7 +24,7 @@ internal sealed class JobConsumer(
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        var recovered = await queue.RecoverInHandAsync();
+        var recovered = await replicas.RecoverInHandAsync();
         if (recovered > 0)
         {
             logger.LogWarning("Returned {Count} job(s) this replica held when it last stopped to the queue", recovered);
@@ -44,7 +43,7 @@ internal sealed class JobConsumer(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            heartbeat.Beat();
+            health.Beat();
             try
             {
                 await _slots.WaitAsync(stoppingToken);
@@ -115,7 +114,7 @@ internal sealed class JobConsumer(
         {
             // No hop to the thread pool first: a job runs inline only up to its claim, which
             // always waits for PostgreSQL, so the fetch loop is back at once.
-            await HandleAsync(entry, stoppingToken);
+            await executor.RunAsync(entry, stoppingToken, _abort.Token);
         }
         catch (Exception ex)
         {
@@ -124,48 +123,6 @@ internal sealed class JobConsumer(
         finally
         {
             _slots.Release();
-        }
-    }
-
-    private async Task HandleAsync(string entry, CancellationToken stoppingToken)
-    {
-        if (stoppingToken.IsCancellationRequested)
-        {
-            await queue.ReturnAsync(entry);
-            return;
-        }
-
-        var message = JobMessage.TryParse(entry);
-        Disposition disposition;
-        try
-        {
-            if (message is null || message.Version != JobMessage.CurrentVersion)
-            {
-                await unreadable.SetAsideAsync(entry, message, _abort.Token);
-                return;
-            }
-            disposition = await processor.ProcessAsync(message, _abort.Token);
-        }
-        catch (Exception) when (!_abort.IsCancellationRequested)
-        {
-            // The job could not even be claimed or looked up (PostgreSQL unreachable): put it back, not lose it.
-            await queue.ReturnAsync(entry);
-            throw;
-        }
-
-        switch (disposition)
-        {
-            case Disposition.HandBack:
-                await queue.ReturnAsync(entry);
-                break;
-            case Disposition.Poison:
-                logger.LogError("Set aside a queue entry naming job {JobId}, which does not exist", message.JobId);
-                await queue.SetAsideAsync(entry, $"Names job {message.JobId}, which does not exist.", message.JobId);
-                break;
-            default:
-                // At-least-once: the entry leaves Redis only after its outcome is committed in PostgreSQL.
-                await queue.AcknowledgeAsync(entry, message.JobId);
-                break;
         }
     }
 
@@ -189,24 +146,4 @@ internal sealed class JobConsumer(
         _slots.Dispose();
         base.Dispose();
     }
-}
-
-/// <summary>A doubling pause, capped; its state outlives one loop iteration.</summary>
-internal sealed class Backoff(TimeSpan initial, TimeSpan max)
-{
-    private long _nextTicks;
-
-    public TimeSpan Next()
-    {
-        long current, next;
-        do
-        {
-            current = Interlocked.Read(ref _nextTicks);
-            next = Math.Min(max.Ticks, Math.Max(current, initial.Ticks) * 2);
-        }
-        while (Interlocked.CompareExchange(ref _nextTicks, next, current) != current);
-        return TimeSpan.FromTicks(Math.Max(current, initial.Ticks));
-    }
-
-    public void Reset() => Interlocked.Exchange(ref _nextTicks, 0);
 }

@@ -13,7 +13,8 @@ namespace Kata3.Worker.Jobs;
 /// AuditInterval it also checks every queued, due job against what Redis really holds.
 /// </summary>
 internal sealed class JobSweeper(
-    JobQueue queue,
+    ReplicaRegistry replicas,
+    SweepQueue queue,
     SweepStore store,
     IOptions<WorkerOptions> options,
     ILogger<JobSweeper> logger) : BackgroundService
@@ -52,7 +53,7 @@ internal sealed class JobSweeper(
 
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
-        var fromDead = await queue.RecoverFromDeadWorkersAsync();
+        var fromDead = await replicas.RecoverFromDeadWorkersAsync();
         var expired = await store.RequeueExpiredLeasesAsync(BatchSize, cancellationToken);
 
         // The fast path: the oldest due jobs, against the set of ids Redis says it holds.

@@ -10,8 +10,8 @@ namespace Kata3.Worker.Jobs;
 /// shutdown it stops after it: a job being finished keeps its lease to the end.
 /// </summary>
 internal sealed class LeaseKeeper(
-    JobQueue queue,
-    JobStore store,
+    ReplicaRegistry replicas,
+    AttemptStore store,
     InHandJobs inHand,
     IOptions<WorkerOptions> options,
     ILogger<LeaseKeeper> logger) : BackgroundService
@@ -27,7 +27,7 @@ internal sealed class LeaseKeeper(
         await base.StopAsync(cancellationToken);
         try
         {
-            if (await queue.SignOffAsync() is > 0 and var returned)
+            if (await replicas.SignOffAsync() is > 0 and var returned)
             {
                 logger.LogWarning("Returned {Count} job(s) still in this replica's hands to the queue as it signed off", returned);
             }
@@ -92,8 +92,8 @@ internal sealed class LeaseKeeper(
     {
         try
         {
-            await queue.HeartbeatAsync();
-            if (await queue.ReturnOrphansAsync(inHand.JobIds()) is > 0 and var orphans)
+            await replicas.HeartbeatAsync();
+            if (await replicas.ReturnOrphansAsync(inHand.JobIds()) is > 0 and var orphans)
             {
                 logger.LogWarning("Returned {Count} in-hand entries that no job of this replica was working on to the queue", orphans);
             }

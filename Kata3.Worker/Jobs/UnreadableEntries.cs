@@ -9,7 +9,7 @@ namespace Kata3.Worker.Jobs;
 /// is the truth: a queued job is delivered again from it, so an entry written by a newer or broken
 /// producer never strands an order.
 /// </summary>
-internal sealed class UnreadableEntries(JobQueue queue, SweepStore store, ILogger<UnreadableEntries> logger)
+internal sealed class UnreadableEntries(JobQueue queue, SweepQueue sweepQueue, SweepStore store, ILogger<UnreadableEntries> logger)
 {
     /// <summary>Throws when PostgreSQL cannot say what the entry names; the entry is then still in hand.</summary>
     public async Task SetAsideAsync(string entry, JobMessage? message, CancellationToken cancellationToken)
@@ -33,7 +33,7 @@ internal sealed class UnreadableEntries(JobQueue queue, SweepStore store, ILogge
             case { Status: JobStatus.Queued, Message: { } fromRow }:
                 // Pushed before the entry leaves this replica's hands: a crash in between repeats
                 // the delivery, which a conditional claim makes harmless, rather than losing it.
-                await queue.PushAsync([fromRow]);
+                await sweepQueue.PushAsync([fromRow]);
                 await SetAsideAsync(entry, $"{reason} Job {jobId} was delivered again from its row.", jobId: null);
                 break;
             case { Status: JobStatus.Queued, Unreadable: { } unreadable }:

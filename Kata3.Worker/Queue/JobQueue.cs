@@ -8,12 +8,12 @@ using StackExchange.Redis;
 namespace Kata3.Worker.Queue;
 
 /// <summary>
-/// The consumer's side of the Redis queues. A taken job is moved atomically (LMOVE, in a script
-/// that also applies priorities and the global rate limit) from a ready list to this replica's
-/// in-hand list, and leaves that list only once its outcome is recorded. An idle replica blocks
-/// on the signal list (BLPOP) until something is pushed.
+/// Taking jobs from the Redis queues and settling them. A taken job is moved atomically (LMOVE,
+/// in a script that also applies priorities and the global rate limit) from a ready list to this
+/// replica's in-hand list, and leaves that list only once its outcome is recorded: acknowledged,
+/// handed back or set aside. An idle replica blocks on the signal list (BLPOP) until something is pushed.
 /// </summary>
-internal sealed partial class JobQueue(
+internal sealed class JobQueue(
     IConnectionMultiplexer redis,
     BlockingRedisConnection blocking,
     WorkerIdentity identity,
@@ -22,7 +22,6 @@ internal sealed partial class JobQueue(
     IOptions<RetentionOptions> retention) : IAsyncDisposable
 {
     private readonly RedisKey _inHand = QueueKeys.Processing(identity.Id);
-    private HashSet<string> _unheldBefore = [];
     // BLPOP's server-side timeout, formatted once rather than at every idle wake-up.
     private readonly string _fetchTimeoutSeconds =
         options.Value.FetchTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
@@ -142,83 +141,10 @@ internal sealed partial class JobQueue(
     }
 
     /// <summary>
-    /// Puts back on the queue the entries in this replica's in-hand list that none of its jobs
-    /// holds, when they were already there unheld at the previous call (a lease third earlier):
-    /// a take whose reply never arrived (the connection dropped after the script ran) or a hand-back
-    /// that failed. Nothing else would ever move them while this replica lives; a delivery that was
-    /// merely slow is harmless to repeat, since a claim is conditional.
+    /// Hands back everything in a replica's in-hand list (this one's, or a dead one's), newest first
+    /// onto the head of its queue, so the oldest ends up taken first. Returns how many entries.
     /// </summary>
-    /// <param name="held">The jobs this replica has claimed and is working on.</param>
-    public async Task<int> ReturnOrphansAsync(IReadOnlyCollection<Guid> held)
-    {
-        var heldIds = held.ToHashSet();
-        var unheld = (await redis.GetDatabase().ListRangeAsync(_inHand))
-            .Select(entry => (string)entry!)
-            .Where(entry => JobMessage.TryParse(entry) is not { } message || !heldIds.Contains(message.JobId))
-            .ToHashSet();
-        var orphans = unheld.Where(_unheldBefore.Contains).ToList();
-        _unheldBefore = unheld;
-        foreach (var entry in orphans)
-        {
-            await MoveBackAsync(identity.Id, entry);
-        }
-        return orphans.Count;
-    }
-
-    /// <summary>
-    /// Returns whatever this replica held when it last stopped (a restarted replica keeps its
-    /// name), so those jobs run again at once instead of waiting for the sweeper.
-    /// </summary>
-    public Task<int> RecoverInHandAsync() => MoveBackAsync(identity.Id);
-
-    /// <summary>Announces this replica as alive for one lease; its value names the process.</summary>
-    public async Task HeartbeatAsync()
-    {
-        var db = redis.GetDatabase();
-        var beat = JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["pid"] = Environment.ProcessId,
-            ["at"] = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
-        });
-        await db.ScriptEvaluateAsync(RedisScripts.Heartbeat, [QueueKeys.Heartbeat(identity.Id), QueueKeys.Workers],
-            [beat, (long)options.Value.LeaseDuration.TotalMilliseconds, identity.Id]);
-    }
-
-    /// <summary>
-    /// A replica that stops cleanly returns what its in-hand list still holds (jobs it could not
-    /// hand back, e.g. with PostgreSQL down) and then says it is gone, rather than leaving others to
-    /// wait for its heartbeat to lapse. Returns how many entries it returned.
-    /// </summary>
-    public async Task<int> SignOffAsync()
-    {
-        // Before the heartbeat goes: if this fails, the list is still found once the beat lapses.
-        var returned = await MoveBackAsync(identity.Id);
-        var db = redis.GetDatabase();
-        await Task.WhenAll(
-            db.KeyDeleteAsync(QueueKeys.Heartbeat(identity.Id)),
-            db.SetRemoveAsync(QueueKeys.Workers, identity.Id));
-        return returned;
-    }
-
-    /// <summary>Tries to become this round's sweeper; the claim lapses by itself.</summary>
-    public Task<bool> TryLeadSweepAsync(TimeSpan hold) => RedisScripts.TryLockAsync(redis.GetDatabase(), QueueKeys.SweeperLock, identity.Id, hold);
-
-    /// <summary>Of the given job ids, those Redis holds nowhere (neither ready nor in anyone's hands).</summary>
-    public async Task<IReadOnlyList<Guid>> MissingAsync(IReadOnlyList<Guid> jobIds)
-    {
-        if (jobIds.Count == 0)
-        {
-            return [];
-        }
-        var present = await redis.GetDatabase().SetContainsAsync(QueueKeys.Enqueued,
-            jobIds.Select(id => (RedisValue)id.ToString()).ToArray());
-        return jobIds.Where((_, i) => !present[i]).ToList();
-    }
-
-    public Task PushAsync(IReadOnlyCollection<JobMessage> messages) => ReadyQueue.PushAsync(redis.GetDatabase(), messages);
-
-    // Newest first onto the head of its queue, so the oldest ends up taken first.
-    private async Task<int> MoveBackAsync(string workerId)
+    public async Task<int> ReturnAllAsync(string workerId)
     {
         var entries = await redis.GetDatabase().ListRangeAsync(QueueKeys.Processing(workerId));
         foreach (var entry in entries)

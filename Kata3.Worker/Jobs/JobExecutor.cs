@@ -1,30 +1,26 @@
 using System.Diagnostics;
 using Kata3.Contracts;
+using Kata3.Worker.Queue;
 using Microsoft.Extensions.Options;
 
 namespace Kata3.Worker.Jobs;
 
-/// <summary>What the consume loop does with the queue entry once a job has been processed.</summary>
-internal enum Disposition
-{
-    /// <summary>The outcome is recorded (or the job needed no run): drop the entry.</summary>
-    Acknowledge,
-    /// <summary>Unfinished and released: put the entry back at the head of the queue.</summary>
-    HandBack,
-    /// <summary>The entry names no job PostgreSQL knows: set it aside.</summary>
-    Poison,
-}
-
-/// <summary>Processes exactly one job: claims it, does the work, records the outcome.</summary>
-internal sealed class JobProcessor(
-    JobStore store,
+/// <summary>
+/// Runs one taken queue entry end to end: reads it, claims its job, does the work, records the
+/// outcome, and settles the entry (acknowledged, handed back or set aside). The loop around it,
+/// with its slots and back-off, is <see cref="JobConsumer"/>.
+/// </summary>
+internal sealed class JobExecutor(
+    JobQueue queue,
+    AttemptStore store,
+    UnreadableEntries unreadable,
     InHandJobs inHand,
     WorkerIdentity identity,
     WorkerMetrics metrics,
     TimeProvider time,
     IOptions<WorkerOptions> options,
     IOptions<FailureSimulationOptions> simulation,
-    ILogger<JobProcessor> logger)
+    ILogger<JobExecutor> logger)
 {
     // Tries of a write that PostgreSQL refuses for a reason other than an outage or a conflict.
     private const int MaxRefusals = 3;
@@ -33,9 +29,32 @@ internal sealed class JobProcessor(
     private const string Superseded = "superseded";
     private const string Unrecorded = "unrecorded";
 
-    /// <param name="abort">Cancelled only when a stopping replica runs out of time for this job.</param>
-    public async Task<Disposition> ProcessAsync(JobMessage message, CancellationToken abort)
+    /// <summary>
+    /// Runs <paramref name="entry"/>, which this replica has taken into its in-hand list. Throws
+    /// when Redis or PostgreSQL fails, so that the loop backs off.
+    /// </summary>
+    /// <param name="stopping">Set once the replica takes no more jobs.</param>
+    /// <param name="abort">Cancelled only when a stopping replica runs out of time for its jobs.</param>
+    public async Task RunAsync(string entry, CancellationToken stopping, CancellationToken abort)
     {
+        if (stopping.IsCancellationRequested)
+        {
+            // Taken by a blocking take that outlasted the stop: another replica runs it.
+            await queue.ReturnAsync(entry);
+            return;
+        }
+
+        var message = JobMessage.TryParse(entry);
+        if (message is null || message.Version != JobMessage.CurrentVersion)
+        {
+            await HandBackOnFailureAsync(entry, async () =>
+            {
+                await unreadable.SetAsideAsync(entry, message, abort);
+                return true;
+            }, abort);
+            return;
+        }
+
         // Continue the trace of the POST that created the job: one order, one trace.
         ActivityContext.TryParse(message.TraceParent, message.TraceState, out var parent);
         using var activity = Kata3Telemetry.ActivitySource.StartActivity("process job", ActivityKind.Consumer, parent);
@@ -46,59 +65,86 @@ internal sealed class JobProcessor(
 
         logger.LogDebug("Received job {JobId} for order {OrderId} on {WorkerId}", message.JobId, message.OrderId, identity.Id);
 
-        var (claim, jobExists) = await store.ClaimAsync(message.JobId, abort);
-        if (claim is null)
+        var (claim, jobExists) = await HandBackOnFailureAsync(entry, () => store.ClaimAsync(message.JobId, abort), abort);
+        if (claim is null && !jobExists)
         {
-            if (!jobExists)
-            {
-                return Disposition.Poison;
-            }
+            logger.LogError("Set aside a queue entry naming job {JobId}, which does not exist", message.JobId);
+            await queue.SetAsideAsync(entry, $"Names job {message.JobId}, which does not exist.", message.JobId);
+        }
+        else if (claim is null)
+        {
             // Finished, leased by a live replica, or waiting for its retry: a duplicate delivery.
             logger.LogInformation("Job {JobId} is not claimable now; skipping this delivery", message.JobId);
-            return Disposition.Acknowledge;
+            await queue.AcknowledgeAsync(entry, message.JobId);
         }
+        else if (await HandBackOnFailureAsync(entry, () => RunClaimedAsync(message, claim, activity, abort), abort))
+        {
+            // At-least-once: the entry leaves Redis only after its outcome is committed in PostgreSQL.
+            await queue.AcknowledgeAsync(entry, message.JobId);
+        }
+        else
+        {
+            await queue.ReturnAsync(entry);
+        }
+    }
 
+    // Until it is settled the entry is in this replica's hands: when a step fails (PostgreSQL
+    // unreachable), put it back rather than lose it. Past the stop's abort it stays; the sign-off returns it.
+    private async Task<T> HandBackOnFailureAsync<T>(string entry, Func<Task<T>> step, CancellationToken abort)
+    {
+        try
+        {
+            return await step();
+        }
+        catch (Exception) when (!abort.IsCancellationRequested)
+        {
+            await queue.ReturnAsync(entry);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Works a claimed job and records its outcome. True when the attempt is over (its outcome
+    /// recorded, or no longer its own to record); false when a stop ran out of time and the job
+    /// was released unfinished.
+    /// </summary>
+    private async Task<bool> RunClaimedAsync(JobMessage message, ClaimedJob claim, Activity? activity, CancellationToken abort)
+    {
         using var held = inHand.Add(message.JobId, claim.Attempt);
         try
         {
-            return await RunClaimedAsync(message, claim, held, activity, abort);
+            var started = time.GetTimestamp();
+            metrics.RecordQueueLatency(time.GetUtcNow() - message.EnqueuedAt);
+            logger.LogDebug("Processing job {JobId} for order {OrderId} (attempt {Attempt} of {MaxAttempts})",
+                message.JobId, message.OrderId, claim.Attempt, claim.MaxAttempts);
+
+            string outcome;
+            try
+            {
+                outcome = await WorkAsync(claim, held, abort) switch
+                {
+                    LostLease => Lose(message, claim),
+                    null => await CompleteAsync(message, claim, activity, abort),
+                    var failure => await FailAsync(message, claim, failure, activity, abort),
+                };
+            }
+            catch (OperationCanceledException) when (abort.IsCancellationRequested)
+            {
+                // Out of shutdown time: hand the job straight back rather than wait for its lease to lapse.
+                using var release = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await store.ReleaseAsync(message.JobId, claim.Attempt, release.Token);
+                metrics.RecordProcessed(time.GetElapsedTime(started), AttemptOutcome.Interrupted);
+                logger.LogWarning("Handed job {JobId} back to the queue unfinished: this replica is stopping", message.JobId);
+                return false;
+            }
+
+            metrics.RecordProcessed(time.GetElapsedTime(started), outcome);
+            return true;
         }
         finally
         {
             inHand.Remove(held);
         }
-    }
-
-    private async Task<Disposition> RunClaimedAsync(JobMessage message, ClaimedJob claim, HeldJob held, Activity? activity,
-        CancellationToken abort)
-    {
-        var started = time.GetTimestamp();
-        metrics.RecordQueueLatency(time.GetUtcNow() - message.EnqueuedAt);
-        logger.LogDebug("Processing job {JobId} for order {OrderId} (attempt {Attempt} of {MaxAttempts})",
-            message.JobId, message.OrderId, claim.Attempt, claim.MaxAttempts);
-
-        string outcome;
-        try
-        {
-            outcome = await WorkAsync(claim, held, abort) switch
-            {
-                LostLease => Lose(message, claim),
-                null => await CompleteAsync(message, claim, activity, abort),
-                var failure => await FailAsync(message, claim, failure, activity, abort),
-            };
-        }
-        catch (OperationCanceledException) when (abort.IsCancellationRequested)
-        {
-            // Out of shutdown time: hand the job straight back rather than wait for its lease to lapse.
-            using var release = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await store.ReleaseAsync(message.JobId, claim.Attempt, release.Token);
-            metrics.RecordProcessed(time.GetElapsedTime(started), AttemptOutcome.Interrupted);
-            logger.LogWarning("Handed job {JobId} back to the queue unfinished: this replica is stopping", message.JobId);
-            return Disposition.HandBack;
-        }
-
-        metrics.RecordProcessed(time.GetElapsedTime(started), outcome);
-        return Disposition.Acknowledge;
     }
 
     /// <summary>
@@ -245,12 +291,3 @@ internal sealed class JobProcessor(
     /// <summary>The work stopped because the lease was lost: no outcome of this attempt is recorded.</summary>
     private sealed class LostLease() : Exception("The lease was lost.");
 }
-
-/// <summary>A failure that no retry can mend: the job goes straight to the dead letters.</summary>
-internal sealed class PermanentJobException(string message) : Exception(message);
-
-/// <summary>The attempt ran past Worker:JobTimeout and its work was cancelled.</summary>
-internal sealed class JobTimedOutException(TimeSpan timeout) : Exception($"Timed out after {timeout:c}; the work was cancelled.");
-
-/// <summary>PostgreSQL would not record the attempt's outcome; the attempt is failed with the reason instead.</summary>
-internal sealed class OutcomeRefusedException(string message, Exception inner) : Exception(message, inner);

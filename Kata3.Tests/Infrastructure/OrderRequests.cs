@@ -3,8 +3,8 @@ using System.Net.Http.Json;
 
 namespace Kata3.Tests.Infrastructure;
 
-/// <summary>The HTTP calls of the delivery-guarantee tests: orders with headers, dead jobs, retries.</summary>
-public static class JobsApi
+/// <summary>The HTTP calls of the delivery-guarantee tests: orders with their headers (idempotency, simulated failures), and the job listings and retries they lead to.</summary>
+public static class OrderRequests
 {
     public const string IdempotencyKey = "Idempotency-Key";
     public const string IdempotentReplayed = "Idempotent-Replayed";

@@ -7,8 +7,8 @@ using Npgsql;
 
 namespace Kata3.Api.Data;
 
-/// <summary>Jobs by status, and dead letters sent back to the queue.</summary>
-internal sealed class JobStore(NpgsqlDataSource dataSource, DatabasePools pools)
+/// <summary>The operator routes' side of PostgreSQL: jobs by status, and dead letters sent back to the queue.</summary>
+internal sealed class JobAdminStore(NpgsqlDataSource dataSource, DatabasePools pools)
 {
     /// <summary>
     /// One page of jobs in a status, after <paramref name="after"/> (the last job of the previous
