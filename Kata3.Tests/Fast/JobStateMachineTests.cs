@@ -2,7 +2,7 @@ using Kata3.Contracts;
 using Kata3.Worker;
 using Kata3.Worker.Jobs;
 using Microsoft.Extensions.Options;
-using WorkerStore = Kata3.Worker.Jobs.JobStore;
+using WorkerStore = Kata3.Worker.Jobs.AttemptStore;
 
 namespace Kata3.Tests.Fast;
 
