@@ -7,7 +7,8 @@ using Kata3.Tests.Infrastructure;
 namespace Kata3.Tests;
 
 /// <summary>The order flow on one worker replica: accept, process, report; and what is refused.</summary>
-public sealed class OrderFlowTests(OneWorkerApp app) : IClassFixture<OneWorkerApp>
+[Collection(OneWorkerCollection.Name)]
+public sealed class OrderFlowTests(OneWorkerApp app)
 {
     private static readonly TimeSpan CompletionTimeout = TimeSpan.FromSeconds(30);
 

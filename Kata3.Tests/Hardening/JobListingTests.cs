@@ -8,7 +8,8 @@ namespace Kata3.Tests.Hardening;
 /// GET /jobs pages by keyset: every query parameter is range-checked (400 naming it, never a
 /// 500), and walking the pages returns every job once, in order, at any depth.
 /// </summary>
-public sealed class JobListingTests(OneWorkerApp app) : IClassFixture<OneWorkerApp>
+[Collection(OneWorkerCollection.Name)]
+public sealed class JobListingTests(OneWorkerApp app)
 {
     [Theory]
     [InlineData("page=2147483647", "page")]

@@ -11,6 +11,7 @@ namespace Kata3.Tests.Hardening;
 /// <summary>
 /// Random bodies, headers and query strings against the public endpoints: never a 5xx, and a
 /// refused order writes nothing (the orders table grows by exactly the orders accepted anew).
+/// An app of its own: its backlog of orders (some simulated to hang) would hold up a shared one.
 /// </summary>
 public sealed class PublicEndpointPropertyTests(OneWorkerApp app, ITestOutputHelper output) : IClassFixture<OneWorkerApp>
 {

@@ -1,13 +1,11 @@
 namespace Kata3.Tests.Infrastructure;
 
-/// <summary>One replica and short jobs: order of processing is observable and waits are short.</summary>
-public sealed class OneWorkerApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300));
-
 /// <summary>
-/// One replica and short jobs, exporting traces to a receiver in the test process (every trace
-/// kept), so a test can read an order's whole trace as the dashboard would show it.
+/// One replica and short jobs: order of processing is observable and waits are short. It exports
+/// traces to a receiver in the test process (every trace kept), so a test can read an order's
+/// whole trace as the dashboard would show it.
 /// </summary>
-public sealed class TracedApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300)), IDisposable
+public sealed class OneWorkerApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300)), IDisposable
 {
     public OtlpTraceReceiver Traces { get; } = new();
 
@@ -46,6 +44,12 @@ public sealed class RetryApp() : Kata3App(workers: 2, jobDuration: TimeSpan.From
     "--Kata3:Worker:Retry:MaxDelay=00:00:01");
 
 // One app per collection: the classes of a collection share it, one test at a time.
+[CollectionDefinition(Name)]
+public sealed class OneWorkerCollection : ICollectionFixture<OneWorkerApp>
+{
+    public const string Name = "One worker";
+}
+
 [CollectionDefinition(Name)]
 public sealed class WorkerFailureCollection : ICollectionFixture<WorkerFailureApp>
 {

@@ -12,7 +12,8 @@ namespace Kata3.Tests.Security;
 /// The services reach PostgreSQL as an application role that can read and write rows and nothing
 /// more; the schema belongs to an owner role; the local servers never run as root.
 /// </summary>
-public sealed class LeastPrivilegeTests(OneWorkerApp app) : IClassFixture<OneWorkerApp>
+[Collection(OneWorkerCollection.Name)]
+public sealed class LeastPrivilegeTests(OneWorkerApp app)
 {
     [Fact]
     public async Task TheServicesRoleCanUseTheTablesButNotChangeThem()

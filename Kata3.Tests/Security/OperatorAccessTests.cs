@@ -8,7 +8,8 @@ namespace Kata3.Tests.Security;
 /// order routes and health stay public. (The dashboard's command sending the key is
 /// DeadJobTests.DashboardCommandRequeuesDeadJobs: its route refuses anyone without it.)
 /// </summary>
-public sealed class OperatorAccessTests(OneWorkerApp app) : IClassFixture<OneWorkerApp>
+[Collection(OneWorkerCollection.Name)]
+public sealed class OperatorAccessTests(OneWorkerApp app)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 

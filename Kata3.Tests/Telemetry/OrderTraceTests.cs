@@ -4,7 +4,8 @@ using static Kata3.Tests.Infrastructure.ReceivedSpan;
 namespace Kata3.Tests.Telemetry;
 
 /// <summary>An order is one trace: what the dashboard's Traces page shows for the traceId of a 202.</summary>
-public sealed class OrderTraceTests(TracedApp app) : IClassFixture<TracedApp>
+[Collection(OneWorkerCollection.Name)]
+public sealed class OrderTraceTests(OneWorkerApp app)
 {
     [Fact]
     public async Task AnOrderIsOneTraceFromThePostThroughThePushToTheWorkersUpdates()
