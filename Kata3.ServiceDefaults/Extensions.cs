@@ -8,13 +8,13 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Kata3;
 
 /// <summary>
 /// The defaults every Kata3 service shares: OpenTelemetry (traces, metrics, logs) exported to the
 /// Aspire dashboard, health endpoints, service discovery and HTTP resilience.
 /// </summary>
-public static class Extensions
+public static class ServiceDefaultsExtensions
 {
     private const string HealthEndpointPath = "/health";
     private const string AlivenessEndpointPath = "/alive";
@@ -72,7 +72,7 @@ public static class Extensions
     {
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
-        Kata3.HealthCheckCache.Apply(builder.Services);
+        HealthCheckCache.Apply(builder.Services);
 
         return builder;
     }

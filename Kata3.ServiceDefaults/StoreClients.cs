@@ -1,11 +1,12 @@
 using Kata3.Contracts;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using StackExchange.Redis;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Kata3;
 
 /// <summary>
 /// The PostgreSQL and Redis clients of the API and the worker, registered the same way in both.
@@ -55,7 +56,7 @@ public static class StoreClients
                 "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off";
             return dataSource.Build();
         });
-        builder.Services.AddSingleton<Kata3.DatabasePools>();
+        builder.Services.AddSingleton<DatabasePools>();
         // No span per Redis command: that instrumentation keeps every command of every activity,
         // sampled or not, for ten seconds before it decides (the API's live heap grew to 89 MB at
         // 3,000 orders/s). The push, the Redis step of an order's trace, has its own span (ReadyQueue).

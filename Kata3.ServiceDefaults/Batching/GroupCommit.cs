@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using Microsoft.Extensions.Hosting;
 
 namespace Kata3.Batching;
 

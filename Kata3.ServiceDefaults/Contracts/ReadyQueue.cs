@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 namespace Kata3.Contracts;
