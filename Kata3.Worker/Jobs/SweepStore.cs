@@ -14,7 +14,7 @@ internal readonly record struct JobRow(Guid JobId, string Status, JobMessage? Me
 internal sealed class SweepStore(NpgsqlDataSource dataSource)
 {
     // The columns JobMessage.FromRow reads, then the status.
-    private const string RowColumns = "id, order_id, enqueued_at, trace_parent, trace_state, priority, status";
+    private const string RowColumns = $"{JobMessage.RowColumns}, status";
 
     /// <summary>Jobs whose worker stopped renewing the lease go back to queued (the attempt is abandoned).</summary>
     public async Task<int> RequeueExpiredLeasesAsync(int limit, CancellationToken cancellationToken)
