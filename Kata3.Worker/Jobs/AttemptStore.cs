@@ -59,7 +59,7 @@ internal sealed class AttemptStore : IAsyncDisposable
 
     private async Task<IReadOnlyList<Claim>> ClaimBatchAsync(IReadOnlyList<Guid> jobIds, CancellationToken cancellationToken)
     {
-        await using var command = hotPath.CreateCommand("""
+        await using var command = hotPath.CreateCommand($"""
             WITH input AS (
                 SELECT DISTINCT id FROM unnest(@job_ids::uuid[]) AS i(id)
             ), claimed AS (
@@ -75,13 +75,7 @@ internal sealed class AttemptStore : IAsyncDisposable
                                        WHEN @processing THEN jobs.lease_expires_at < now()
                                        ELSE false END
                 RETURNING jobs.id, jobs.attempts, jobs.max_attempts, jobs.simulate_failures
-            ), abandoned AS (
-                UPDATE job_attempts
-                SET finished_at = now(), outcome = @abandoned, error = 'Its worker stopped renewing the lease.'
-                FROM claimed
-                WHERE job_attempts.job_id = claimed.id AND job_attempts.attempt = claimed.attempts - 1
-                  AND job_attempts.outcome IS NULL
-            ), attempt AS (
+            ), {AbandonLapsedAttempt("claimed", "claimed.attempts - 1")}, attempt AS (
                 INSERT INTO job_attempts (job_id, attempt, worker_id)
                 SELECT id, attempts, @worker_id FROM claimed
             )
@@ -121,6 +115,22 @@ internal sealed class AttemptStore : IAsyncDisposable
             return claim;
         }).ToList();
     }
+
+    /// <summary>
+    /// The CTE "abandoned", which closes the attempt whose lease lapsed: for each job of the CTE
+    /// <paramref name="jobs"/> (by its id), the attempt numbered <paramref name="attempt"/> if it is
+    /// still open. The one definition for both ways a lapsed lease ends, a claim that takes the job
+    /// over and the sweeper's requeue; the statement passes @abandoned.
+    /// </summary>
+    internal static string AbandonLapsedAttempt(string jobs, string attempt) => $"""
+        abandoned AS (
+            UPDATE job_attempts
+            SET finished_at = now(), outcome = @abandoned, error = 'Its worker stopped renewing the lease.'
+            FROM {jobs}
+            WHERE job_attempts.job_id = {jobs}.id AND job_attempts.attempt = {attempt}
+              AND job_attempts.outcome IS NULL
+        )
+        """;
 
     /// <summary>Which of these jobs exist; null when PostgreSQL could not say (then none is taken for poison).</summary>
     private async Task<HashSet<Guid>?> ExistingJobsAsync(Guid[] jobIds, CancellationToken cancellationToken)
