@@ -34,7 +34,7 @@ public sealed class RetryTests(RetryApp app, ITestOutputHelper output)
             Assert.True(history[i].StartedAt > history[i - 1].StartedAt, order.Describe());
             Assert.True(history[i - 1].FinishedAt is { } finished && history[i].StartedAt >= finished, order.Describe());
         }
-        Assert.All(history, a => Assert.StartsWith("worker-", a.WorkerId));
+        Assert.All(history, a => Assert.StartsWith($"{ResourceNames.Worker}-", a.WorkerId));
         await DeliveryInvariant.AssertHoldsAsync(app, [accepted.OrderId]);
     }
 

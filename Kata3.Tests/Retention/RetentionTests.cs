@@ -101,7 +101,7 @@ public sealed class RetentionTests(RetentionApp app, ITestOutputHelper output) :
         Assert.All(list.Items, e =>
         {
             Assert.False(string.IsNullOrWhiteSpace(e.Reason));
-            Assert.StartsWith("worker-", e.WorkerId);
+            Assert.StartsWith($"{ResourceNames.Worker}-", e.WorkerId);
             Assert.True(e.At > DateTimeOffset.UtcNow.AddMinutes(-5), $"set aside at {e.At}");
         });
         Assert.Equal(PoisonCap, await app.Redis.ListLengthAsync(QueueKeys.Poison));
