@@ -16,8 +16,11 @@ namespace Kata3;
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
-    private const string HealthEndpointPath = "/health";
-    private const string AlivenessEndpointPath = "/alive";
+    /// <summary>Every health check; the AppHost's health check of each service asks it.</summary>
+    public const string HealthEndpointPath = "/health";
+
+    /// <summary>The liveness checks only.</summary>
+    public const string AlivenessEndpointPath = "/alive";
 
     /// <summary>Adds OpenTelemetry, default health checks, service discovery and resilience.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder

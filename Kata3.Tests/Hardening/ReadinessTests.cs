@@ -20,7 +20,7 @@ public sealed class ReadinessTests(OneWorkerApp app, ITestOutputHelper output) :
     {
         // Kata3App waits for the API to be healthy and posts nothing: this is the first order. The
         // test's own client is warmed first on /alive, which touches neither store.
-        using (var alive = await app.Api.GetAsync("/alive"))
+        using (var alive = await app.Api.GetAsync(ServiceDefaultsExtensions.AlivenessEndpointPath))
         {
             Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
         }

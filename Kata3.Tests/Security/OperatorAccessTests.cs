@@ -57,7 +57,7 @@ public sealed class OperatorAccessTests(OneWorkerApp app) : IClassFixture<OneWor
         Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
         using var get = await app.Anonymous.GetAsync(post.Headers.Location);
         Assert.Equal(HttpStatusCode.OK, get.StatusCode);
-        using var health = await app.Anonymous.GetAsync("/health");
+        using var health = await app.Anonymous.GetAsync(ServiceDefaultsExtensions.HealthEndpointPath);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 
