@@ -133,7 +133,7 @@ start_app() { # EXPECTED_WORKERS ARGS...
   WORKER_PIDS=$(app_pid_matching 'Kata3\.Worker/bin/.*/Kata3\.Worker$')
   ORCHESTRATION_PIDS=$(app_pid_matching '(dcp |Aspire\.Dashboard|Kata3\.AppHost/bin|dotnet run )')
   # Load goes to the API process itself, as a production load balancer's would, not through the
-  # port DCP proxies for development (two more TCP hops per request and ~0.1 core at 500/s).
+  # port DCP proxies for development (two more TCP hops per request, and the proxy's own CPU).
   local port
   port=$(ss -ltnpH "src 127.0.0.1" | awk -v pid="pid=$API_PID," 'index($0, pid) {n = split($4, a, ":"); print a[n]; exit}')
   [[ -n $port ]] || { echo "bench: cannot find the API process's own port" >&2; exit 1; }
@@ -143,7 +143,7 @@ start_app() { # EXPECTED_WORKERS ARGS...
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 rcli() { redis-cli -p "$REDIS_PORT" --no-auth-warning "$@"; }
 # closed|open URL CLIENTS|RATE SECONDS [PRODUCT] -> one JSON line. Socket completions run inline on the
-# generator's epoll thread (its continuations only parse a status line): 30 % less of its CPU at 500/s.
+# generator's epoll thread (its continuations only parse a status line), sparing it thread hops.
 load() { DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 dotnet "$BENCH_DLL" "$@"; }
 # Closed loop with wrk when installed (a C client: far less CPU taken from the app on two cores),
 # else with Kata3.Bench. Same JSON line either way.

@@ -39,8 +39,8 @@ public static class QueueInspection
 
     /// <summary>
     /// The replica ids, once every replica is healthy in the app model AND beats in Redis from a live
-    /// process. The app model alone is not enough: a replica was seen reported healthy ten seconds
-    /// before it even listened (its HTTP health check seems to reach the replicas' shared endpoint).
+    /// process. The app model alone is not enough: its HTTP health check can reach the replicas'
+    /// shared endpoint, and so report a replica healthy before that replica listens.
     /// </summary>
     public static async Task<IReadOnlyList<string>> WaitForWorkersAtWorkAsync(this Kata3App app)
     {
