@@ -4,7 +4,7 @@
 #                    `dotnet run --project Kata3.AppHost -c Release --no-build -- --Kata3:EphemeralData=true
 #                    --Kata3:FailureSimulation=false --Kata3:Api:RateLimiting:PermitsPerSecond=0
 #                    --Kata3:TraceSampling=${TRACE_SAMPLING:-0.01} ARGS...` (Release build; per-job completion
-#                    logs at ${JOB_LOG_LEVEL:-Warning})
+#                    logs at ${JOB_LOG_LEVEL:-Warning}; the runtime settings of bench/runtime.sh)
 #                    and waits until the API answers and every worker replica runs. It then points
 #                    API at the API process's own port (not DCP's development proxy), and exports
 #                    PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD and REDIS_PORT/REDISCLI_AUTH for this
@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source bench/stores.sh
+source bench/runtime.sh
 
 API=http://localhost:5080
 PGBENCH=/usr/lib/postgresql/15/bin/pgbench
@@ -113,8 +114,9 @@ start_app() { # EXPECTED_WORKERS ARGS...
   wait_for_machine
   start_watchdog
   # As in production: a sample of the traces (TRACE_SAMPLING, default 1 %; 1 = every order) and no
-  # log line per completed job (the replicas inherit this environment variable).
-  env "Logging__LogLevel__Kata3.Worker.Jobs.JobExecutor=${JOB_LOG_LEVEL:-Warning}" \
+  # log line per completed job (the replicas inherit this environment variable, as they do the
+  # runtime settings).
+  env "${BENCH_RUNTIME_ENV[@]}" "Logging__LogLevel__Kata3.Worker.Jobs.JobExecutor=${JOB_LOG_LEVEL:-Warning}" \
   dotnet run --project Kata3.AppHost -c Release --no-build -- --Kata3:EphemeralData=true --Kata3:FailureSimulation=false \
     --Kata3:Api:RateLimiting:PermitsPerSecond=0 --Kata3:TraceSampling="${TRACE_SAMPLING:-0.01}" "$@" >"$work/apphost.log" 2>&1 &
   apphost_pid=$!
