@@ -1,10 +1,9 @@
-using Kata3.Api;
 using Kata3.Api.Data;
 using Kata3.Api.Intake;
 using Kata3.Api.Queue;
 using Kata3.Contracts;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Kata3.Api;
 
 internal static class ApiExtensions
 {

@@ -1,3 +1,4 @@
+using Kata3;
 using Kata3.Api;
 using Kata3.Api.Apis;
 

@@ -1,3 +1,4 @@
+using Kata3;
 using Kata3.AppHost;
 using Kata3.AppHost.Infrastructure;
 using Kata3.Contracts;
@@ -19,7 +20,7 @@ var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
     .WithEnvironment(OperatorAccess.KeySetting.Replace(":", "__"), operatorKey)
     .WithFailureSimulation(settings.FailureSimulation)
     .WithTraceSampling(settings.TraceSampling)
-    .WithHttpHealthCheck("/health")
+    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath)
     .WithHttpCommand("/jobs/dead/retry", "Requeue dead jobs", commandName: "requeue-dead-jobs",
         commandOptions: new HttpCommandOptions
         {
@@ -37,7 +38,7 @@ builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)
     .WithFailureSimulation(settings.FailureSimulation)
     .WithTraceSampling(settings.TraceSampling)
     .WithReplicas(settings.Workers)
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath);
 
 // On shutdown the services stop (finishing or handing back their jobs) before Redis and PostgreSQL.
 builder.StopServicesFirst();

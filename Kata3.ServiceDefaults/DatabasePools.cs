@@ -8,7 +8,7 @@ namespace Kata3;
 /// using each one: one failed request apiece. At the first sign both pools are emptied, and a read
 /// that met a dead connection runs once more on a fresh one.
 /// </summary>
-public sealed class DatabasePools(NpgsqlDataSource main, [FromKeyedServices(Microsoft.Extensions.Hosting.StoreClients.HotPath)] NpgsqlDataSource hotPath)
+public sealed class DatabasePools(NpgsqlDataSource main, [FromKeyedServices(StoreClients.HotPath)] NpgsqlDataSource hotPath)
 {
     /// <summary>Empties both pools when <paramref name="exception"/> says a connection was lost.</summary>
     /// <returns>True when it did.</returns>

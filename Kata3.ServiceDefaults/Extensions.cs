@@ -8,16 +8,19 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Kata3;
 
 /// <summary>
 /// The defaults every Kata3 service shares: OpenTelemetry (traces, metrics, logs) exported to the
 /// Aspire dashboard, health endpoints, service discovery and HTTP resilience.
 /// </summary>
-public static class Extensions
+public static class ServiceDefaultsExtensions
 {
-    private const string HealthEndpointPath = "/health";
-    private const string AlivenessEndpointPath = "/alive";
+    /// <summary>Every health check; the AppHost's health check of each service asks it.</summary>
+    public const string HealthEndpointPath = "/health";
+
+    /// <summary>The liveness checks only.</summary>
+    public const string AlivenessEndpointPath = "/alive";
 
     /// <summary>Adds OpenTelemetry, default health checks, service discovery and resilience.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
@@ -72,7 +75,7 @@ public static class Extensions
     {
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
-        Kata3.HealthCheckCache.Apply(builder.Services);
+        HealthCheckCache.Apply(builder.Services);
 
         return builder;
     }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Kata3;
 
 /// <summary>Names of Kata3's own ActivitySource and Meter, registered with OpenTelemetry in every service.</summary>
 public static class Kata3Telemetry

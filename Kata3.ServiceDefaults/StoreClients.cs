@@ -1,11 +1,12 @@
 using Kata3.Contracts;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using StackExchange.Redis;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Kata3;
 
 /// <summary>
 /// The PostgreSQL and Redis clients of the API and the worker, registered the same way in both.
@@ -34,8 +35,7 @@ public static class StoreClients
             ConfigureConnections(dataSource.ConnectionStringBuilder);
             dataSource.ConnectionStringBuilder.MaxPoolSize = maxDatabaseConnections;
             // Plan each run for its own batch and the tables as they are now: a generic plan cached
-            // while the tables were small (just after start) kept scanning all of jobs per batch once
-            // a burst had filled it (a claim took up to 4.7 s in bench/drain).
+            // while the tables were small (just after start) would go on scanning them once they have grown.
             dataSource.ConnectionStringBuilder.Options = "-c plan_cache_mode=force_custom_plan";
         });
         builder.Services.AddKeyedSingleton(HotPath, (services, _) =>
@@ -46,19 +46,15 @@ public static class StoreClients
             // One connection per group-commit writer: the API's two insert writers, a replica's
             // claim and completion writers.
             dataSource.ConnectionStringBuilder.MaxPoolSize = 4;
-            // Planning these statements took more of PostgreSQL's CPU than running them (claim 0.4 ms,
-            // completion 0.35 ms per batch at 500 orders/s): one generic plan per connection instead.
-            // The stale-plan hazard above is why no plan here may scan a table or hash-join it: with
-            // sequential scans and hash and merge joins off, a plan made while a table was nearly
-            // empty is the same nested loop of primary-key lookups as one made on a million rows.
+            // One generic plan per connection: planning these statements costs more than running them.
+            // With scans and hash and merge joins off, a plan made on empty tables still fits full ones.
             dataSource.ConnectionStringBuilder.Options =
                 "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off";
             return dataSource.Build();
         });
-        builder.Services.AddSingleton<Kata3.DatabasePools>();
-        // No span per Redis command: that instrumentation keeps every command of every activity,
-        // sampled or not, for ten seconds before it decides (the API's live heap grew to 89 MB at
-        // 3,000 orders/s). The push, the Redis step of an order's trace, has its own span (ReadyQueue).
+        builder.Services.AddSingleton<DatabasePools>();
+        // No span per Redis command: that instrumentation holds every command of every activity,
+        // sampled or not, until it decides. The push has its own span (ReadyQueue).
         builder.AddRedisClient(ResourceNames.Redis, settings => settings.DisableTracing = true, configureOptions: ConfigureRedis);
         return builder;
     }
@@ -75,8 +71,7 @@ public static class StoreClients
 
     /// <summary>
     /// For every Redis connection: the .NET thread pool, not StackExchange.Redis's own dedicated
-    /// threads, which spin and yield while waiting for socket work (half of a worker's CPU at 500
-    /// jobs/s).
+    /// threads, which spin and yield while waiting for socket work.
     /// </summary>
     public static void ConfigureRedis(ConfigurationOptions options) => options.SocketManager = SocketManager.ThreadPool;
 }

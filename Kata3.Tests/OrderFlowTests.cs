@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Kata3.Contracts;
 using Kata3.Tests.Infrastructure;
 
 namespace Kata3.Tests;
@@ -32,7 +33,7 @@ public sealed class OrderFlowTests(OneWorkerApp app)
         Assert.Equal("completed", job.Status);
         Assert.Equal(1, job.Attempts);
         Assert.Null(job.Error);
-        Assert.StartsWith("worker-", job.WorkerId);
+        Assert.StartsWith($"{ResourceNames.Worker}-", job.WorkerId);
         Assert.True(job.EnqueuedAt <= job.StartedAt, $"enqueued {job.EnqueuedAt:O} after started {job.StartedAt:O}");
         Assert.True(job.StartedAt < job.CompletedAt, $"started {job.StartedAt:O} not before completed {job.CompletedAt:O}");
         Assert.Equal(job.CompletedAt, order.CompletedAt);

@@ -1,10 +1,9 @@
 using Kata3.Contracts;
-using Kata3.Worker;
 using Kata3.Worker.Jobs;
 using Kata3.Worker.Queue;
 using Kata3.Worker.Retention;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Kata3.Worker;
 
 internal static class WorkerExtensions
 {

@@ -1,3 +1,6 @@
+using Kata3;
+using Kata3.Worker;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();

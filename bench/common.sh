@@ -4,7 +4,7 @@
 #                    `dotnet run --project Kata3.AppHost -c Release --no-build -- --Kata3:EphemeralData=true
 #                    --Kata3:FailureSimulation=false --Kata3:Api:RateLimiting:PermitsPerSecond=0
 #                    --Kata3:TraceSampling=${TRACE_SAMPLING:-0.01} ARGS...` (Release build; per-job completion
-#                    logs at ${JOB_LOG_LEVEL:-Warning})
+#                    logs at ${JOB_LOG_LEVEL:-Warning}; the runtime settings of bench/runtime.sh)
 #                    and waits until the API answers and every worker replica runs. It then points
 #                    API at the API process's own port (not DCP's development proxy), and exports
 #                    PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD and REDIS_PORT/REDISCLI_AUTH for this
@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source bench/stores.sh
+source bench/runtime.sh
 
 API=http://localhost:5080
 PGBENCH=/usr/lib/postgresql/15/bin/pgbench
@@ -113,8 +114,9 @@ start_app() { # EXPECTED_WORKERS ARGS...
   wait_for_machine
   start_watchdog
   # As in production: a sample of the traces (TRACE_SAMPLING, default 1 %; 1 = every order) and no
-  # log line per completed job (the replicas inherit this environment variable).
-  env "Logging__LogLevel__Kata3.Worker.Jobs.JobExecutor=${JOB_LOG_LEVEL:-Warning}" \
+  # log line per completed job (the replicas inherit this environment variable, as they do the
+  # runtime settings).
+  env "${BENCH_RUNTIME_ENV[@]}" "Logging__LogLevel__Kata3.Worker.Jobs.JobExecutor=${JOB_LOG_LEVEL:-Warning}" \
   dotnet run --project Kata3.AppHost -c Release --no-build -- --Kata3:EphemeralData=true --Kata3:FailureSimulation=false \
     --Kata3:Api:RateLimiting:PermitsPerSecond=0 --Kata3:TraceSampling="${TRACE_SAMPLING:-0.01}" "$@" >"$work/apphost.log" 2>&1 &
   apphost_pid=$!
@@ -133,7 +135,7 @@ start_app() { # EXPECTED_WORKERS ARGS...
   WORKER_PIDS=$(app_pid_matching 'Kata3\.Worker/bin/.*/Kata3\.Worker$')
   ORCHESTRATION_PIDS=$(app_pid_matching '(dcp |Aspire\.Dashboard|Kata3\.AppHost/bin|dotnet run )')
   # Load goes to the API process itself, as a production load balancer's would, not through the
-  # port DCP proxies for development (two more TCP hops per request and ~0.1 core at 500/s).
+  # port DCP proxies for development (two more TCP hops per request, and the proxy's own CPU).
   local port
   port=$(ss -ltnpH "src 127.0.0.1" | awk -v pid="pid=$API_PID," 'index($0, pid) {n = split($4, a, ":"); print a[n]; exit}')
   [[ -n $port ]] || { echo "bench: cannot find the API process's own port" >&2; exit 1; }
@@ -143,7 +145,7 @@ start_app() { # EXPECTED_WORKERS ARGS...
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 rcli() { redis-cli -p "$REDIS_PORT" --no-auth-warning "$@"; }
 # closed|open URL CLIENTS|RATE SECONDS [PRODUCT] -> one JSON line. Socket completions run inline on the
-# generator's epoll thread (its continuations only parse a status line): 30 % less of its CPU at 500/s.
+# generator's epoll thread (its continuations only parse a status line), sparing it thread hops.
 load() { DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 dotnet "$BENCH_DLL" "$@"; }
 # Closed loop with wrk when installed (a C client: far less CPU taken from the app on two cores),
 # else with Kata3.Bench. Same JSON line either way.

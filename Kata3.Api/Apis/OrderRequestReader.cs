@@ -78,10 +78,10 @@ internal static class OrderRequestReader
     public static (string? IdempotencyKey, int SimulateFailures) ReadHeaders(
         HttpRequest request, bool simulationEnabled, Dictionary<string, string[]> errors)
     {
-        string? key = request.Headers[OrdersApi.IdempotencyKeyHeader];
+        string? key = request.Headers[OrderHeaders.IdempotencyKey];
         if (key is not null && (key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(char.IsControl)))
         {
-            errors[OrdersApi.IdempotencyKeyHeader] = [$"'{OrdersApi.IdempotencyKeyHeader}' must be 1 to {MaxIdempotencyKeyLength} printable characters."];
+            errors[OrderHeaders.IdempotencyKey] = [$"'{OrderHeaders.IdempotencyKey}' must be 1 to {MaxIdempotencyKeyLength} printable characters."];
         }
 
         string? simulate = request.Headers[FailureSimulationOptions.HeaderName];

@@ -9,9 +9,6 @@ namespace Kata3.Api.Apis;
 
 internal static class OrdersApi
 {
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
-    public const string ReplayedHeader = "Idempotent-Replayed";
-
     public static IEndpointRouteBuilder MapOrdersApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/orders").WithTags("Orders")
@@ -53,12 +50,12 @@ internal static class OrdersApi
         {
             case IntakeResult.Existing { Order: var existing } when existing.RequestHash != create.RequestHash:
                 return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
-                    title: "Idempotency-Key reused with a different request",
+                    title: $"{OrderHeaders.IdempotencyKey} reused with a different request",
                     detail: $"The key '{idempotencyKey}' was first used for order {existing.OrderId} with another body.");
 
             case IntakeResult.Existing { Order: var existing }:
-                request.HttpContext.Response.Headers[ReplayedHeader] = "true";
-                return Accepted(existing.OrderId, existing.JobId, "Order already accepted under this Idempotency-Key.", activity);
+                request.HttpContext.Response.Headers[OrderHeaders.IdempotentReplayed] = "true";
+                return Accepted(existing.OrderId, existing.JobId, $"Order already accepted under this {OrderHeaders.IdempotencyKey}.", activity);
 
             case IntakeResult.Created created:
                 // The order is durable; a job Redis did not take is delivered by the sweeper.

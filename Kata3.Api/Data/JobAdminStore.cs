@@ -57,18 +57,18 @@ internal sealed class JobAdminStore(NpgsqlDataSource dataSource, DatabasePools p
     /// </summary>
     public async Task<IReadOnlyList<JobMessage>> RequeueDeadAsync(Guid? jobId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = dataSource.CreateCommand($"""
             WITH requeued AS (
                 UPDATE jobs
                 SET status = @queued, run_at = now(), retry_base = attempts, simulate_failures = 0,
                     error = NULL, completed_at = NULL, updated_at = now()
                 WHERE status = @dead AND (@job_id::uuid IS NULL OR id = @job_id)
-                RETURNING id, order_id, enqueued_at, trace_parent, trace_state, priority
+                RETURNING {JobMessage.RowColumns}
             ), orders_back AS (
                 UPDATE orders SET status = @pending, updated_at = now()
                 FROM requeued WHERE orders.id = requeued.order_id
             )
-            SELECT id, order_id, enqueued_at, trace_parent, trace_state, priority FROM requeued
+            SELECT {JobMessage.RowColumns} FROM requeued
             """);
         command.Parameters.AddWithValue("queued", JobStatus.Queued);
         command.Parameters.AddWithValue("dead", JobStatus.Dead);

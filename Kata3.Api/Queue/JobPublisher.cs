@@ -1,4 +1,5 @@
 using Kata3.Contracts;
+using Kata3.Queue;
 using StackExchange.Redis;
 
 namespace Kata3.Api.Queue;

@@ -17,7 +17,7 @@ internal sealed record Kata3Infrastructure(
 internal static class InfrastructureExtensions
 {
     private const string RedisName = ResourceNames.Redis;
-    private const string PostgresName = "postgres";
+    private const string PostgresName = ResourceNames.DatabaseServer;
     private const string DatabaseName = ResourceNames.Database;
 
     /// <summary>

@@ -25,8 +25,14 @@ public sealed record JobMessage(
     public const int CurrentVersion = 1;
 
     /// <summary>
-    /// The message for a jobs row read as <c>SELECT id, order_id, enqueued_at, trace_parent,
-    /// trace_state, priority</c>: how the API and the sweeper rebuild a message from PostgreSQL.
+    /// The jobs columns <see cref="FromRow"/> reads, in its order: the select list (or RETURNING
+    /// list) of every statement whose rows become messages.
+    /// </summary>
+    public const string RowColumns = "id, order_id, enqueued_at, trace_parent, trace_state, priority";
+
+    /// <summary>
+    /// The message for a jobs row read as <c>SELECT <see cref="RowColumns"/></c> (more columns may
+    /// follow): how the API and the sweeper rebuild a message from PostgreSQL.
     /// </summary>
     public static JobMessage FromRow(DbDataReader row) => new(
         CurrentVersion,

@@ -15,7 +15,7 @@ public sealed class DeadJobTests(RetryApp app, ITestOutputHelper output)
     [Fact]
     public async Task PermanentlyFailingJobIsDeadAtOnceListedAndCompletedAfterAManualRetry()
     {
-        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("permanent"), (OrderRequests.SimulateFailure, "permanent"));
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("permanent"), (FailureSimulationOptions.HeaderName, FailureSimulationOptions.PermanentValue));
 
         var failed = await app.WaitForOrderAsync(accepted.OrderId, Timeout, "completed", "failed");
         output.WriteLine(failed.Describe());
@@ -61,7 +61,7 @@ public sealed class DeadJobTests(RetryApp app, ITestOutputHelper output)
     public async Task RetryingAllDeadJobsRequeuesEachOfThemAndTheyComplete()
     {
         var accepted = await Task.WhenAll(Enumerable.Range(0, 2).Select(i =>
-            app.PostAcceptedOrderAsync(OrderRequests.Order($"permanent-{i}"), (OrderRequests.SimulateFailure, "permanent"))));
+            app.PostAcceptedOrderAsync(OrderRequests.Order($"permanent-{i}"), (FailureSimulationOptions.HeaderName, FailureSimulationOptions.PermanentValue))));
         foreach (var a in accepted)
         {
             var order = await app.WaitForOrderAsync(a.OrderId, Timeout, "completed", "failed");
@@ -86,7 +86,7 @@ public sealed class DeadJobTests(RetryApp app, ITestOutputHelper output)
     [Fact]
     public async Task DashboardCommandRequeuesDeadJobs()
     {
-        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("permanent-command"), (OrderRequests.SimulateFailure, "permanent"));
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("permanent-command"), (FailureSimulationOptions.HeaderName, FailureSimulationOptions.PermanentValue));
         var dead = await app.WaitForOrderAsync(accepted.OrderId, Timeout, "completed", "failed");
         Assert.True(dead.Job!.Status == "dead", dead.Describe());
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Kata3.Contracts;
 using Kata3.Tests.Infrastructure;
 
 namespace Kata3.Tests.DeliveryGuarantees;
@@ -14,7 +15,7 @@ public sealed class IdempotencyTests(RetryApp app)
         var key = $"concurrent-{Guid.NewGuid()}";
         var body = KeyedOrder("idempotent");
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => app.SendOrderAsync(body, (OrderRequests.IdempotencyKey, key))));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => app.SendOrderAsync(body, (OrderHeaders.IdempotencyKey, key))));
 
         foreach (var r in responses)
         {
@@ -30,7 +31,7 @@ public sealed class IdempotencyTests(RetryApp app)
 
         // Replayed again once the order has completed: still the same order, still no new row.
         await app.WaitForOrderAsync(orderId, TimeSpan.FromSeconds(30), "completed");
-        using (var late = await app.SendOrderAsync(body, (OrderRequests.IdempotencyKey, key)))
+        using (var late = await app.SendOrderAsync(body, (OrderHeaders.IdempotencyKey, key)))
         {
             Assert.Equal(HttpStatusCode.Accepted, late.StatusCode);
             Assert.True(Replayed(late), "a late replay is not marked Idempotent-Replayed: true");
@@ -48,10 +49,10 @@ public sealed class IdempotencyTests(RetryApp app)
     public async Task ReusingAKeyWithAnotherBodyIsRefusedWith422AndCreatesNothing()
     {
         var key = $"reused-{Guid.NewGuid()}";
-        var accepted = await app.PostAcceptedOrderAsync(KeyedOrder("first-body"), (OrderRequests.IdempotencyKey, key));
+        var accepted = await app.PostAcceptedOrderAsync(KeyedOrder("first-body"), (OrderHeaders.IdempotencyKey, key));
         var marker = $"second-body-{Guid.NewGuid():N}";
 
-        using var response = await app.SendOrderAsync(OrderRequests.Order(marker, quantity: 2), (OrderRequests.IdempotencyKey, key));
+        using var response = await app.SendOrderAsync(OrderRequests.Order(marker, quantity: 2), (OrderHeaders.IdempotencyKey, key));
 
         Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity,
             $"answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
@@ -66,7 +67,7 @@ public sealed class IdempotencyTests(RetryApp app)
     {
         var marker = $"long-key-{Guid.NewGuid():N}";
 
-        using var response = await app.SendOrderAsync(OrderRequests.Order(marker), (OrderRequests.IdempotencyKey, new string('k', 201)));
+        using var response = await app.SendOrderAsync(OrderRequests.Order(marker), (OrderHeaders.IdempotencyKey, new string('k', 201)));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(0L, await CountAsync("SELECT count(*) FROM orders WHERE product = @id", marker));
@@ -75,7 +76,7 @@ public sealed class IdempotencyTests(RetryApp app)
     private static object KeyedOrder(string product) => OrderRequests.Order(product, quantity: 3, price: 12.50m);
 
     private static bool Replayed(HttpResponseMessage response) =>
-        response.Headers.TryGetValues(OrderRequests.IdempotentReplayed, out var values)
+        response.Headers.TryGetValues(OrderHeaders.IdempotentReplayed, out var values)
         && values.Any(v => string.Equals(v, "true", StringComparison.OrdinalIgnoreCase));
 
     private Task<long> CountOrdersWithKeyAsync(string key) =>

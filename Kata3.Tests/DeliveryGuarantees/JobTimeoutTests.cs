@@ -1,3 +1,4 @@
+using Kata3.Contracts;
 using Kata3.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -13,7 +14,7 @@ public sealed class JobTimeoutTests(JobLimitsApp app, ITestOutputHelper output)
     public async Task HungJobTimesOutOnEveryAttemptIsDeadAfterTheLastAndFreesItsSlotMeanwhile()
     {
         await app.WaitForWorkersAtWorkAsync();
-        var hung = await app.PostAcceptedOrderAsync(OrderRequests.Order("hangs"), (OrderRequests.SimulateFailure, "hang"));
+        var hung = await app.PostAcceptedOrderAsync(OrderRequests.Order("hangs"), (FailureSimulationOptions.HeaderName, FailureSimulationOptions.HangValue));
         // The replica has one slot: this order completes only if the hung job lets go of it.
         await Eventually.Async(async () => (await app.GetOrderAsync(hung.OrderId)).Job!.Attempts >= 1,
             TimeSpan.FromSeconds(30), () => $"job {hung.JobId} was never started");

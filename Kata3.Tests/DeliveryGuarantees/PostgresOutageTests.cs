@@ -31,7 +31,7 @@ public sealed class PostgresOutageTests(OutageApp app, ITestOutputHelper output)
             await app.WaitForRunningOnReplicasAsync(before.Select(a => a.JobId).ToArray(), app.Workers, TimeSpan.FromSeconds(30));
             app.Database.Clear(); // our idle connections would hold up PostgreSQL's shutdown
             var clock = Stopwatch.StartNew();
-            var stopping = app.StopAndWaitForExitAsync(ResourceControl.Postgres, TimeSpan.FromSeconds(60));
+            var stopping = app.StopAndWaitForExitAsync(ResourceNames.DatabaseServer, TimeSpan.FromSeconds(60));
             var (acceptedWhileStopping, refusedWhileStopping) = (0, 0);
             while (!stopping.IsCompleted)
             {
@@ -59,7 +59,7 @@ public sealed class PostgresOutageTests(OutageApp app, ITestOutputHelper output)
                 Assert.Null(await AcceptedOrRefusedAsync(response));
             }
 
-            await app.StartAndWaitForHealthyAsync(ResourceControl.Postgres, Kata3App.DefaultTimeout);
+            await app.StartAndWaitForHealthyAsync(ResourceNames.DatabaseServer, Kata3App.DefaultTimeout);
             await app.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Database).WaitAsync(Kata3App.DefaultTimeout);
             clock.Restart();
             app.Database.Clear();
@@ -111,7 +111,7 @@ public sealed class PostgresOutageTests(OutageApp app, ITestOutputHelper output)
         }
         finally
         {
-            await app.RestoreAsync(ResourceControl.Postgres, output.WriteLine);
+            await app.RestoreAsync(ResourceNames.DatabaseServer, output.WriteLine);
         }
     }
 

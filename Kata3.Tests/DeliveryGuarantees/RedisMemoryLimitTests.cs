@@ -94,13 +94,13 @@ public sealed class RedisMemoryLimitTests(MemoryLimitApp app, ITestOutputHelper 
             }
 
             // The replica keeps taking, acknowledging and beating while Redis is full.
-            var beat = await app.Redis.StringGetAsync(QueueInspection.HeartbeatKey(worker));
+            var beat = await app.Redis.StringGetAsync(QueueKeys.Heartbeat(worker));
             foreach (var id in queued)
             {
                 var order = await app.WaitForOrderAsync(id, TimeSpan.FromSeconds(60), "completed", "failed");
                 Assert.True(order.Status == "completed", order.ToString());
             }
-            await Eventually.Async(async () => await app.Redis.StringGetAsync(QueueInspection.HeartbeatKey(worker)) != beat,
+            await Eventually.Async(async () => await app.Redis.StringGetAsync(QueueKeys.Heartbeat(worker)) != beat,
                 TimeSpan.FromSeconds(10), () => "the replica's heartbeat was not renewed at the memory limit");
             await AssertWritesRefusedAsync(db);
             foreach (var id in refused)

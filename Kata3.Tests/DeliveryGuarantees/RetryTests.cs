@@ -1,4 +1,5 @@
 using System.Net;
+using Kata3.Contracts;
 using Kata3.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -13,7 +14,7 @@ public sealed class RetryTests(RetryApp app, ITestOutputHelper output)
     [Fact]
     public async Task JobThatFailsTwiceIsRetriedAndCompletedOnItsThirdAttempt()
     {
-        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("fails-twice"), (OrderRequests.SimulateFailure, "2"));
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("fails-twice"), (FailureSimulationOptions.HeaderName, "2"));
 
         var order = await app.WaitForOrderAsync(accepted.OrderId, Timeout, "completed", "failed");
         output.WriteLine(order.Describe());
@@ -33,14 +34,14 @@ public sealed class RetryTests(RetryApp app, ITestOutputHelper output)
             Assert.True(history[i].StartedAt > history[i - 1].StartedAt, order.Describe());
             Assert.True(history[i - 1].FinishedAt is { } finished && history[i].StartedAt >= finished, order.Describe());
         }
-        Assert.All(history, a => Assert.StartsWith("worker-", a.WorkerId));
+        Assert.All(history, a => Assert.StartsWith($"{ResourceNames.Worker}-", a.WorkerId));
         await DeliveryInvariant.AssertHoldsAsync(app, [accepted.OrderId]);
     }
 
     [Fact]
     public async Task JobThatKeepsFailingIsDeadAfterMaxAttemptsAndItsOrderFailed()
     {
-        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("fails-five-times"), (OrderRequests.SimulateFailure, "5"));
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("fails-five-times"), (FailureSimulationOptions.HeaderName, "5"));
 
         var order = await app.WaitForOrderAsync(accepted.OrderId, Timeout, "completed", "failed");
         output.WriteLine(order.Describe());
@@ -64,7 +65,7 @@ public sealed class RetryTests(RetryApp app, ITestOutputHelper output)
     {
         var marker = $"bad-simulation-{Guid.NewGuid():N}";
 
-        using var response = await app.SendOrderAsync(OrderRequests.Order(marker), (OrderRequests.SimulateFailure, value));
+        using var response = await app.SendOrderAsync(OrderRequests.Order(marker), (FailureSimulationOptions.HeaderName, value));
 
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest,
             $"'{value}' answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");

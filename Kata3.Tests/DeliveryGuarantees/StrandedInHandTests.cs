@@ -35,7 +35,7 @@ public sealed class StrandedInHandTests(WorkerFailureApp app, ITestOutputHelper 
                     lockRow.Parameters.AddWithValue("id", accepted.JobId);
                     await lockRow.ExecuteScalarAsync();
                 }
-                stopping = app.StopAndWaitForExitAsync(ResourceControl.Postgres, TimeSpan.FromSeconds(60));
+                stopping = app.StopAndWaitForExitAsync(ResourceNames.DatabaseServer, TimeSpan.FromSeconds(60));
                 await stopping;
             }
             app.Database.Clear();
@@ -49,7 +49,7 @@ public sealed class StrandedInHandTests(WorkerFailureApp app, ITestOutputHelper 
             Assert.False(await app.Redis.SetContainsAsync(QueueKeys.Workers, holder), $"{holder} did not sign off");
             output.WriteLine($"{holder} exited; its in-hand list: [{string.Join(", ", await app.ListAsync(QueueKeys.Processing(holder)))}]");
 
-            await app.StartAndWaitForHealthyAsync(ResourceControl.Postgres, Kata3App.DefaultTimeout);
+            await app.StartAndWaitForHealthyAsync(ResourceNames.DatabaseServer, Kata3App.DefaultTimeout);
             await app.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Database).WaitAsync(Kata3App.DefaultTimeout);
             app.Database.Clear();
 
@@ -77,7 +77,7 @@ public sealed class StrandedInHandTests(WorkerFailureApp app, ITestOutputHelper 
         }
         finally
         {
-            await app.RestoreAsync(ResourceControl.Postgres, output.WriteLine);
+            await app.RestoreAsync(ResourceNames.DatabaseServer, output.WriteLine);
             await app.RestoreAsync(ResourceNames.Worker, output.WriteLine);
         }
     }

@@ -1,6 +1,9 @@
 using Kata3.Api.Apis;
 using Kata3.Api.Data;
 using Kata3.Contracts;
+using Kata3.Worker;
+using Kata3.Worker.Jobs;
+using Microsoft.Extensions.Options;
 
 namespace Kata3.Tests.Fast;
 
@@ -17,6 +20,11 @@ internal static class FastRows
             TraceParent: null, TraceState: null);
 
     public static OrderStore Orders(this FastDatabase db) => new(db.DataSource, db.HotPath, db.Pools);
+
+    /// <summary>A worker replica's attempt statements, as replica <paramref name="id"/> runs them.</summary>
+    public static AttemptStore Replica(this FastDatabase db, string id, TimeSpan lease, int maxAttempts = 5) =>
+        new(db.DataSource, db.HotPath, new WorkerIdentity(id),
+            Options.Create(new WorkerOptions { LeaseDuration = lease, Retry = new RetryOptions { MaxAttempts = maxAttempts } }));
 
     /// <summary>A pending order with its queued job, due now.</summary>
     public static async Task<OrderToCreate> InsertOrderAsync(this FastDatabase db)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Kata3.Batching;
-using Microsoft.Extensions.Hosting;
 using Npgsql;
 using StackExchange.Redis;
 

@@ -1,7 +1,5 @@
 using Kata3.Contracts;
-using Kata3.Worker;
 using Kata3.Worker.Jobs;
-using Microsoft.Extensions.Options;
 using WorkerStore = Kata3.Worker.Jobs.AttemptStore;
 
 namespace Kata3.Tests.Fast;
@@ -23,8 +21,8 @@ public sealed class JobStateMachineTests(FastDatabase db) : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _a = Replica(db, "fast-a");
-        _b = Replica(db, "fast-b");
+        _a = db.Replica("fast-a", Lease);
+        _b = db.Replica("fast-b", Lease);
         return Task.CompletedTask;
     }
 
@@ -173,7 +171,7 @@ public sealed class JobStateMachineTests(FastDatabase db) : IAsyncLifetime
     [Fact]
     public async Task FailureOfTheLastAttemptKillsTheJobAndFailsTheOrder()
     {
-        await using var twoAttempts = Replica(db, "fast-two-attempts", maxAttempts: 2);
+        await using var twoAttempts = db.Replica("fast-two-attempts", Lease, maxAttempts: 2);
         var order = await db.InsertOrderAsync();
         await ClaimAsync(twoAttempts, order.JobId);
         await twoAttempts.FailAsync(order.JobId, 1, AttemptOutcome.Failed, dead: false, "first", TimeSpan.Zero, default);
@@ -282,10 +280,6 @@ public sealed class JobStateMachineTests(FastDatabase db) : IAsyncLifetime
         Assert.Empty(await _a.RenewLeasesAsync([(order.JobId, 1)], TimeSpan.FromHours(1), default));
         Assert.Null((await db.TimesAsync(order.JobId)).LeaseExpiresAt);
     }
-
-    private static WorkerStore Replica(FastDatabase db, string id, int maxAttempts = 5) =>
-        new(db.DataSource, db.HotPath, new WorkerIdentity(id),
-            Options.Create(new WorkerOptions { LeaseDuration = Lease, Retry = new RetryOptions { MaxAttempts = maxAttempts } }));
 
     /// <summary>Complete, fail (retried and dead), release and renew by <paramref name="replica"/>: each matches nothing.</summary>
     private static async Task AssertEveryWriteRefusedAsync(WorkerStore replica, Guid jobId, int attempt)

@@ -192,7 +192,7 @@ public sealed class OrderRequestReaderTests
     [MemberData(nameof(GoodKeys))]
     public void IdempotencyKeyIsRead(string key)
     {
-        var (read, failures, errors) = ReadHeader(OrdersApi.IdempotencyKeyHeader, key, simulationEnabled: false);
+        var (read, failures, errors) = ReadHeader(OrderHeaders.IdempotencyKey, key, simulationEnabled: false);
 
         Assert.Empty(errors);
         Assert.Equal((key, 0), (read, failures));
@@ -202,7 +202,7 @@ public sealed class OrderRequestReaderTests
     [MemberData(nameof(BadKeys))]
     public void BadIdempotencyKeyIsRefusedNamingTheHeader(string key)
     {
-        AssertRefused(OrdersApi.IdempotencyKeyHeader, order: null, ReadHeader(OrdersApi.IdempotencyKeyHeader, key).Errors);
+        AssertRefused(OrderHeaders.IdempotencyKey, order: null, ReadHeader(OrderHeaders.IdempotencyKey, key).Errors);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using CsCheck;
+using Kata3.Contracts;
 using Kata3.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -81,18 +82,18 @@ public sealed class PublicEndpointPropertyTests(OneWorkerApp app, ITestOutputHel
             }
             if (call.Key is not null)
             {
-                request.Headers.TryAddWithoutValidation(OrderRequests.IdempotencyKey, call.Key);
+                request.Headers.TryAddWithoutValidation(OrderHeaders.IdempotencyKey, call.Key);
             }
             if (call.Simulate is not null)
             {
-                request.Headers.TryAddWithoutValidation(OrderRequests.SimulateFailure, call.Simulate);
+                request.Headers.TryAddWithoutValidation(FailureSimulationOptions.HeaderName, call.Simulate);
             }
             using var timeout = new CancellationTokenSource(OrderRequests.RequestTimeout);
             using var response = await app.Api.SendAsync(request, timeout.Token);
             var text = await response.Content.ReadAsStringAsync(timeout.Token);
             Interlocked.Increment(ref calls);
             Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode} for {call}: {text}");
-            if (call.Method == "POST" && response.StatusCode == HttpStatusCode.Accepted && !response.Headers.Contains(OrderRequests.IdempotentReplayed))
+            if (call.Method == "POST" && response.StatusCode == HttpStatusCode.Accepted && !response.Headers.Contains(OrderHeaders.IdempotentReplayed))
             {
                 Interlocked.Increment(ref created);
             }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using Kata3.Contracts;
 using Kata3.Tests.Infrastructure;
 
 namespace Kata3.Tests.Hardening;
@@ -131,7 +132,7 @@ public sealed class SharedBatchTests(OneWorkerApp app) : IClassFixture<OneWorker
         };
         if (idempotencyKey is not null)
         {
-            request.Headers.Add(OrderRequests.IdempotencyKey, idempotencyKey);
+            request.Headers.Add(OrderHeaders.IdempotencyKey, idempotencyKey);
         }
         using var timeout = new CancellationTokenSource(OrderRequests.RequestTimeout);
         using var response = await app.Api.SendAsync(request, timeout.Token);

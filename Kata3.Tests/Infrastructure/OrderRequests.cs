@@ -6,10 +6,6 @@ namespace Kata3.Tests.Infrastructure;
 /// <summary>The HTTP calls of the delivery-guarantee tests: orders with their headers (idempotency, simulated failures), and the job listings and retries they lead to.</summary>
 public static class OrderRequests
 {
-    public const string IdempotencyKey = "Idempotency-Key";
-    public const string IdempotentReplayed = "Idempotent-Replayed";
-    public const string SimulateFailure = "Kata3-Simulate-Failure";
-
     /// <summary>No single call may hang a test: an outage must show up as an answer, not as a stuck request.</summary>
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 

@@ -9,9 +9,6 @@ namespace Kata3.Tests.Infrastructure;
 /// <summary>What the Redis side of the queue holds, read with the test's own connection.</summary>
 public static class QueueInspection
 {
-    /// <summary>A replica's heartbeat key: a string with a TTL whose JSON value names the replica's OS process.</summary>
-    public static string HeartbeatKey(string workerId) => $"kata3:workers:{workerId}";
-
     public static async Task<IReadOnlyList<string>> ListAsync(this Kata3App app, string key) =>
         [.. (await app.Redis.ListRangeAsync(key)).Select(v => v.ToString())];
 
@@ -28,7 +25,7 @@ public static class QueueInspection
         string? value = null;
         await Eventually.Async(async () =>
         {
-            value = await app.Redis.StringGetAsync(HeartbeatKey(workerId));
+            value = await app.Redis.StringGetAsync(QueueKeys.Heartbeat(workerId));
             if (value is null)
             {
                 return false;
@@ -36,14 +33,14 @@ public static class QueueInspection
             using var json = JsonDocument.Parse(value);
             pid = json.RootElement.GetProperty("pid").GetInt32();
             return pid > 0;
-        }, timeout, () => $"no heartbeat with a pid at {HeartbeatKey(workerId)}; last value: {value ?? "(none)"}");
+        }, timeout, () => $"no heartbeat with a pid at {QueueKeys.Heartbeat(workerId)}; last value: {value ?? "(none)"}");
         return pid;
     }
 
     /// <summary>
     /// The replica ids, once every replica is healthy in the app model AND beats in Redis from a live
-    /// process. The app model alone is not enough: a replica was seen reported healthy ten seconds
-    /// before it even listened (its HTTP health check seems to reach the replicas' shared endpoint).
+    /// process. The app model alone is not enough: its HTTP health check can reach the replicas'
+    /// shared endpoint, and so report a replica healthy before that replica listens.
     /// </summary>
     public static async Task<IReadOnlyList<string>> WaitForWorkersAtWorkAsync(this Kata3App app)
     {
@@ -88,7 +85,7 @@ public static class QueueInspection
 
     private static async Task<bool> IsBeatingAsync(Kata3App app, string workerId)
     {
-        string? value = await app.Redis.StringGetAsync(HeartbeatKey(workerId));
+        string? value = await app.Redis.StringGetAsync(QueueKeys.Heartbeat(workerId));
         if (value is null)
         {
             return false;

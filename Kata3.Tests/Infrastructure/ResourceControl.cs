@@ -12,9 +12,6 @@ namespace Kata3.Tests.Infrastructure;
 /// </summary>
 public static class ResourceControl
 {
-    /// <summary>The AppHost's server resource for PostgreSQL (the database "kata3db" lives on it).</summary>
-    public const string Postgres = "postgres";
-
     public static IResource Resource(this Kata3App app, string name) =>
         app.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == name);
 

@@ -25,7 +25,7 @@ public sealed class RetentionTests(RetentionApp app, ITestOutputHelper output) :
     {
         // Recent keyed orders, processed for real: their history and keys must survive every round.
         var recentKey = $"recent-{Guid.NewGuid()}";
-        var recent = await app.PostAcceptedOrderAsync(OrderRequests.Order("recent"), (OrderRequests.IdempotencyKey, recentKey));
+        var recent = await app.PostAcceptedOrderAsync(OrderRequests.Order("recent"), (OrderHeaders.IdempotencyKey, recentKey));
         await app.WaitForOrderAsync(recent.OrderId, TimeSpan.FromSeconds(30), "completed");
 
         var tag = Guid.NewGuid().ToString("N")[..8];
@@ -63,10 +63,10 @@ public sealed class RetentionTests(RetentionApp app, ITestOutputHelper output) :
 
         // An expired key can be used again: a new order, not a replay of the old one.
         var expiredKey = $"key25h-{tag}-0";
-        using (var reused = await app.SendOrderAsync(OrderRequests.Order("reused-key"), (OrderRequests.IdempotencyKey, expiredKey)))
+        using (var reused = await app.SendOrderAsync(OrderRequests.Order("reused-key"), (OrderHeaders.IdempotencyKey, expiredKey)))
         {
             Assert.Equal(HttpStatusCode.Accepted, reused.StatusCode);
-            Assert.False(reused.Headers.Contains(OrderRequests.IdempotentReplayed) && reused.Headers.GetValues(OrderRequests.IdempotentReplayed).Single() == "true");
+            Assert.False(reused.Headers.Contains(OrderHeaders.IdempotentReplayed) && reused.Headers.GetValues(OrderHeaders.IdempotentReplayed).Single() == "true");
             var body = (await reused.Content.ReadFromJsonAsync<OrderAcceptedBody>())!;
             await DeliveryInvariant.AssertHoldsAsync(app, [recent.OrderId, body.OrderId]);
         }
@@ -101,7 +101,7 @@ public sealed class RetentionTests(RetentionApp app, ITestOutputHelper output) :
         Assert.All(list.Items, e =>
         {
             Assert.False(string.IsNullOrWhiteSpace(e.Reason));
-            Assert.StartsWith("worker-", e.WorkerId);
+            Assert.StartsWith($"{ResourceNames.Worker}-", e.WorkerId);
             Assert.True(e.At > DateTimeOffset.UtcNow.AddMinutes(-5), $"set aside at {e.At}");
         });
         Assert.Equal(PoisonCap, await app.Redis.ListLengthAsync(QueueKeys.Poison));

@@ -1,4 +1,5 @@
 using System.Net;
+using Kata3.Contracts;
 using Kata3.Tests.Infrastructure;
 
 namespace Kata3.Tests.Security;
@@ -16,11 +17,11 @@ public sealed class OperatorAccessTests(OneWorkerApp app)
     [Fact]
     public async Task AnonymousAndWrongKeyCallsToEveryOperatorRouteAre401AndChangeNothing()
     {
-        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("operator-dead"), (OrderRequests.SimulateFailure, "permanent"));
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("operator-dead"), (FailureSimulationOptions.HeaderName, FailureSimulationOptions.PermanentValue));
         var dead = await app.WaitForOrderAsync(accepted.OrderId, Timeout, "completed", "failed");
         Assert.True(dead.Job!.Status == "dead", dead.Describe());
 
-        using var wrongKey = app.App.CreateHttpClient(Contracts.ResourceNames.Api);
+        using var wrongKey = app.App.CreateHttpClient(ResourceNames.Api);
         wrongKey.DefaultRequestHeaders.Authorization = new("Bearer", new string('x', app.OperatorKey.Length));
         (HttpMethod Method, string Path)[] routes =
         [
@@ -57,7 +58,7 @@ public sealed class OperatorAccessTests(OneWorkerApp app)
         Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
         using var get = await app.Anonymous.GetAsync(post.Headers.Location);
         Assert.Equal(HttpStatusCode.OK, get.StatusCode);
-        using var health = await app.Anonymous.GetAsync("/health");
+        using var health = await app.Anonymous.GetAsync(ServiceDefaultsExtensions.HealthEndpointPath);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 
@@ -71,7 +72,7 @@ public sealed class OperatorAccessTests(OneWorkerApp app)
             {
                 Content = JsonBody($$"""{"product":"anonymous-{{value}}-{{marker}}","quantity":1,"price":1}"""),
             };
-            request.Headers.TryAddWithoutValidation(OrderRequests.SimulateFailure, value);
+            request.Headers.TryAddWithoutValidation(FailureSimulationOptions.HeaderName, value);
             using var response = await app.Anonymous.SendAsync(request);
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
 

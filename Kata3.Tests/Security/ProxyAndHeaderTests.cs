@@ -101,7 +101,7 @@ public sealed class NoProxyTests(NoProxyApp app) : IClassFixture<NoProxyApp>
     [Fact]
     public async Task AForeignHostIsRefusedAndOpenApiIsOffWhenConfiguredOff()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/health");
+        using var request = new HttpRequestMessage(HttpMethod.Get, ServiceDefaultsExtensions.HealthEndpointPath);
         request.Headers.Host = "evil.example";
         using var foreign = await app.Anonymous.SendAsync(request);
         Assert.Equal(HttpStatusCode.BadRequest, foreign.StatusCode);
@@ -125,7 +125,7 @@ public sealed class NoProxyTests(NoProxyApp app) : IClassFixture<NoProxyApp>
         var before = await PingsAsync();
         var calls = await Task.WhenAll(Enumerable.Range(0, 200).Select(async _ =>
         {
-            using var response = await app.Anonymous.GetAsync("/health");
+            using var response = await app.Anonymous.GetAsync(ServiceDefaultsExtensions.HealthEndpointPath);
             return response.StatusCode;
         }));
         var after = await PingsAsync();

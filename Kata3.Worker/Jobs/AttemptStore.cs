@@ -21,20 +21,20 @@ internal sealed class AttemptStore : IAsyncDisposable
 {
     private const int MaxErrorLength = 2000;
 
-    private readonly NpgsqlDataSource dataSource;
-    private readonly NpgsqlDataSource hotPath;
-    private readonly WorkerIdentity identity;
-    private readonly IOptions<WorkerOptions> options;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _hotPath;
+    private readonly WorkerIdentity _identity;
+    private readonly IOptions<WorkerOptions> _options;
     private readonly GroupCommit<Guid, Claim> _claims;
     private readonly GroupCommit<(Guid, int), bool> _completions;
 
     public AttemptStore(NpgsqlDataSource dataSource, [FromKeyedServices(StoreClients.HotPath)] NpgsqlDataSource hotPath,
         WorkerIdentity identity, IOptions<WorkerOptions> options)
     {
-        this.dataSource = dataSource;
-        this.hotPath = hotPath;
-        this.identity = identity;
-        this.options = options;
+        _dataSource = dataSource;
+        _hotPath = hotPath;
+        _identity = identity;
+        _options = options;
         // One statement in flight per replica: the next batch gathers meanwhile, so batches grow
         // with the load and PostgreSQL plans and commits fewer of them.
         _claims = new GroupCommit<Guid, Claim>("claim jobs", ClaimBatchAsync, writers: 1);
@@ -59,7 +59,7 @@ internal sealed class AttemptStore : IAsyncDisposable
 
     private async Task<IReadOnlyList<Claim>> ClaimBatchAsync(IReadOnlyList<Guid> jobIds, CancellationToken cancellationToken)
     {
-        await using var command = hotPath.CreateCommand("""
+        await using var command = _hotPath.CreateCommand($"""
             WITH input AS (
                 SELECT DISTINCT id FROM unnest(@job_ids::uuid[]) AS i(id)
             ), claimed AS (
@@ -75,22 +75,16 @@ internal sealed class AttemptStore : IAsyncDisposable
                                        WHEN @processing THEN jobs.lease_expires_at < now()
                                        ELSE false END
                 RETURNING jobs.id, jobs.attempts, jobs.max_attempts, jobs.simulate_failures
-            ), abandoned AS (
-                UPDATE job_attempts
-                SET finished_at = now(), outcome = @abandoned, error = 'Its worker stopped renewing the lease.'
-                FROM claimed
-                WHERE job_attempts.job_id = claimed.id AND job_attempts.attempt = claimed.attempts - 1
-                  AND job_attempts.outcome IS NULL
-            ), attempt AS (
+            ), {AbandonLapsedAttempt("claimed", "claimed.attempts - 1")}, attempt AS (
                 INSERT INTO job_attempts (job_id, attempt, worker_id)
                 SELECT id, attempts, @worker_id FROM claimed
             )
             SELECT id, attempts, max_attempts, simulate_failures FROM claimed
             """);
         command.Parameters.AddWithValue("job_ids", jobIds.ToArray());
-        command.Parameters.AddWithValue("worker_id", identity.Id);
-        command.Parameters.AddWithValue("lease", options.Value.LeaseDuration);
-        command.Parameters.AddWithValue("max_attempts", options.Value.Retry.MaxAttempts);
+        command.Parameters.AddWithValue("worker_id", _identity.Id);
+        command.Parameters.AddWithValue("lease", _options.Value.LeaseDuration);
+        command.Parameters.AddWithValue("max_attempts", _options.Value.Retry.MaxAttempts);
         command.Parameters.AddWithValue("queued", JobStatus.Queued);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
         command.Parameters.AddWithValue("abandoned", AttemptOutcome.Abandoned);
@@ -122,12 +116,28 @@ internal sealed class AttemptStore : IAsyncDisposable
         }).ToList();
     }
 
+    /// <summary>
+    /// The CTE "abandoned", which closes the attempt whose lease lapsed: for each job of the CTE
+    /// <paramref name="jobs"/> (by its id), the attempt numbered <paramref name="attempt"/> if it is
+    /// still open. The one definition for both ways a lapsed lease ends, a claim that takes the job
+    /// over and the sweeper's requeue; the statement passes @abandoned.
+    /// </summary>
+    internal static string AbandonLapsedAttempt(string jobs, string attempt) => $"""
+        abandoned AS (
+            UPDATE job_attempts
+            SET finished_at = now(), outcome = @abandoned, error = 'Its worker stopped renewing the lease.'
+            FROM {jobs}
+            WHERE job_attempts.job_id = {jobs}.id AND job_attempts.attempt = {attempt}
+              AND job_attempts.outcome IS NULL
+        )
+        """;
+
     /// <summary>Which of these jobs exist; null when PostgreSQL could not say (then none is taken for poison).</summary>
     private async Task<HashSet<Guid>?> ExistingJobsAsync(Guid[] jobIds, CancellationToken cancellationToken)
     {
         try
         {
-            await using var command = dataSource.CreateCommand("SELECT id FROM jobs WHERE id = ANY(@job_ids)");
+            await using var command = _dataSource.CreateCommand("SELECT id FROM jobs WHERE id = ANY(@job_ids)");
             command.Parameters.AddWithValue("job_ids", jobIds);
             var existing = new HashSet<Guid>();
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -153,7 +163,7 @@ internal sealed class AttemptStore : IAsyncDisposable
     private async Task<IReadOnlyList<bool>> CompleteBatchAsync(IReadOnlyList<(Guid JobId, int Attempt)> jobs,
         CancellationToken cancellationToken)
     {
-        await using var command = hotPath.CreateCommand("""
+        await using var command = _hotPath.CreateCommand("""
             WITH input AS (
                 SELECT * FROM unnest(@job_ids::uuid[], @attempts::int[]) AS i(id, attempt)
             ), job AS (
@@ -178,7 +188,7 @@ internal sealed class AttemptStore : IAsyncDisposable
             """);
         command.Parameters.AddWithValue("job_ids", jobs.Select(j => j.JobId).ToArray());
         command.Parameters.AddWithValue("attempts", jobs.Select(j => j.Attempt).ToArray());
-        command.Parameters.AddWithValue("worker_id", identity.Id);
+        command.Parameters.AddWithValue("worker_id", _identity.Id);
         command.Parameters.AddWithValue("completed", JobStatus.Completed);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
         command.Parameters.AddWithValue("outcome", AttemptOutcome.Completed);
@@ -222,7 +232,7 @@ internal sealed class AttemptStore : IAsyncDisposable
         {
             return held;
         }
-        await using var command = dataSource.CreateCommand("""
+        await using var command = _dataSource.CreateCommand("""
             WITH input AS (
                 SELECT * FROM unnest(@job_ids::uuid[], @attempts::int[]) AS i(id, attempt)
             ), held AS (
@@ -247,7 +257,7 @@ internal sealed class AttemptStore : IAsyncDisposable
         command.Parameters.AddWithValue("job_ids", jobs.Select(j => j.JobId).ToArray());
         command.Parameters.AddWithValue("attempts", jobs.Select(j => j.Attempt).ToArray());
         command.Parameters.AddWithValue("lease", lease);
-        command.Parameters.AddWithValue("worker_id", identity.Id);
+        command.Parameters.AddWithValue("worker_id", _identity.Id);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -261,7 +271,7 @@ internal sealed class AttemptStore : IAsyncDisposable
     private async Task<bool> FinishAsync(Guid jobId, int attempt, string jobStatus, string outcome, string? orderStatus,
         string? error, TimeSpan retryDelay, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = _dataSource.CreateCommand("""
             WITH job AS (
                 UPDATE jobs
                 SET status = @job_status, error = @error, lease_expires_at = NULL, updated_at = now(),
@@ -284,7 +294,7 @@ internal sealed class AttemptStore : IAsyncDisposable
             """);
         command.Parameters.AddWithValue("job_id", jobId);
         command.Parameters.AddWithValue("attempt", attempt);
-        command.Parameters.AddWithValue("worker_id", identity.Id);
+        command.Parameters.AddWithValue("worker_id", _identity.Id);
         command.Parameters.AddWithValue("job_status", jobStatus);
         command.Parameters.AddWithValue("outcome", outcome);
         command.Parameters.Add(new NpgsqlParameter<string?>("order_status", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = orderStatus });

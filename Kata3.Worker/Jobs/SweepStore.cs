@@ -14,12 +14,12 @@ internal readonly record struct JobRow(Guid JobId, string Status, JobMessage? Me
 internal sealed class SweepStore(NpgsqlDataSource dataSource)
 {
     // The columns JobMessage.FromRow reads, then the status.
-    private const string RowColumns = "id, order_id, enqueued_at, trace_parent, trace_state, priority, status";
+    private const string RowColumns = $"{JobMessage.RowColumns}, status";
 
     /// <summary>Jobs whose worker stopped renewing the lease go back to queued (the attempt is abandoned).</summary>
     public async Task<int> RequeueExpiredLeasesAsync(int limit, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = dataSource.CreateCommand($"""
             WITH expired AS (
                 SELECT id FROM jobs
                 WHERE status = @processing AND lease_expires_at < now()
@@ -30,13 +30,7 @@ internal sealed class SweepStore(NpgsqlDataSource dataSource)
                 UPDATE jobs SET status = @queued, run_at = now(), lease_expires_at = NULL, updated_at = now()
                 FROM expired WHERE jobs.id = expired.id
                 RETURNING jobs.id, jobs.attempts
-            ), abandoned AS (
-                UPDATE job_attempts
-                SET finished_at = now(), outcome = @abandoned, error = 'Its worker stopped renewing the lease.'
-                FROM requeued
-                WHERE job_attempts.job_id = requeued.id AND job_attempts.attempt = requeued.attempts
-                  AND job_attempts.outcome IS NULL
-            )
+            ), {AttemptStore.AbandonLapsedAttempt("requeued", "requeued.attempts")}
             SELECT count(*) FROM requeued
             """);
         command.Parameters.AddWithValue("limit", limit);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Kata3.Batching;
 using Kata3.Contracts;
+using Kata3.Queue;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

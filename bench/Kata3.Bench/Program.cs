@@ -103,7 +103,7 @@ else
         }
         if (i < total)
         {
-            // Sleep, never spin: a spinning generator took half a core from the app it measures.
+            // Sleep, never spin: spinning takes CPU from the app it measures.
             // The timer wakes up to ~1 ms late; latency counts from the due time, so that lateness
             // is charged to the app, not hidden.
             var wait = start + (long)(i * ticksPerRequest) - Stopwatch.GetTimestamp();

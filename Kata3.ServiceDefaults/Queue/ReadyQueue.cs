@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Hosting;
+using Kata3.Contracts;
 using StackExchange.Redis;
 
-namespace Kata3.Contracts;
+namespace Kata3.Queue;
 
 /// <summary>Putting jobs on the ready queues, the one way both the API and the sweeper do it.</summary>
 public static class ReadyQueue
