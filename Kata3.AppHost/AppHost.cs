@@ -28,7 +28,7 @@ var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
             ConfirmationMessage = "Send every dead job back to the queue?",
             IconName = "ArrowRepeatAll",
             PrepareRequest = async context => context.Request.Headers.Authorization =
-                new("Bearer", await operatorKey.Resource.GetValueAsync(context.CancellationToken)),
+                new(OperatorAccess.AuthorizationScheme, await operatorKey.Resource.GetValueAsync(context.CancellationToken)),
         });
 
 builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)

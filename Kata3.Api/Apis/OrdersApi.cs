@@ -28,7 +28,7 @@ internal static class OrdersApi
     {
         var (order, errors) = await OrderRequestReader.ReadAsync(request, cancellationToken);
         // The simulation header is an operator's tool: from anyone else it is ignored, not refused.
-        var simulation = services.Simulation.Value.Enabled && await request.HttpContext.IsOperatorAsync();
+        var simulation = services.Simulation.Value.Enabled && request.HttpContext.IsOperator();
         var (idempotencyKey, simulateFailures) = OrderRequestReader.ReadHeaders(request, simulation, errors);
         if (order is null || errors.Count > 0)
         {

@@ -17,5 +17,7 @@ public static class OperatorAccess
 
     public const string Scheme = "OperatorKey";
     public const string Policy = "Operator";
-    public const string BearerPrefix = "Bearer ";
+    /// <summary>The Authorization header's scheme operators send the key with.</summary>
+    public const string AuthorizationScheme = "Bearer";
+    public const string BearerPrefix = AuthorizationScheme + " ";
 }

@@ -75,7 +75,7 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
             .OfType<ParameterResource>().Single(p => p.Name == OperatorAccess.KeyParameter);
         OperatorKey = (await keyParameter.GetValueAsync(cts.Token))!;
         Api = _app.CreateHttpClient(ResourceNames.Api);
-        Api.DefaultRequestHeaders.Authorization = new("Bearer", OperatorKey);
+        Api.DefaultRequestHeaders.Authorization = new(OperatorAccess.AuthorizationScheme, OperatorKey);
         Anonymous = _app.CreateHttpClient(ResourceNames.Api);
         var connectionString = await _app.GetConnectionStringAsync(ResourceNames.Database, cts.Token).AsTask().WaitAsync(DefaultTimeout, cts.Token);
         _database = NpgsqlDataSource.Create(connectionString!);

@@ -22,7 +22,7 @@ public sealed class OperatorAccessTests(OneWorkerApp app)
         Assert.True(dead.Job!.Status == "dead", dead.Describe());
 
         using var wrongKey = app.App.CreateHttpClient(ResourceNames.Api);
-        wrongKey.DefaultRequestHeaders.Authorization = new("Bearer", new string('x', app.OperatorKey.Length));
+        wrongKey.DefaultRequestHeaders.Authorization = new(Contracts.OperatorAccess.AuthorizationScheme, new string('x', app.OperatorKey.Length));
         (HttpMethod Method, string Path)[] routes =
         [
             (HttpMethod.Get, "/jobs?status=dead"),
