@@ -1,5 +1,6 @@
 using Kata3.Api.Data;
 using Kata3.Api.Intake;
+using Kata3.Api.Operations;
 using Kata3.Api.Queue;
 using Kata3.Contracts;
 
@@ -23,6 +24,10 @@ internal static class ApiExtensions
         builder.Services.AddSingleton<OrderIntake>();
         builder.Services.AddSingleton<JobAdminStore>();
         builder.Services.AddSingleton<JobPublisher>();
+        builder.Services.AddSingleton<QueueStatsReader>();
+        builder.Services.AddSingleton<QueueControl>();
+        builder.Services.AddSingleton<OrderCancellation>();
+        builder.Services.AddSingleton<DemoOrders>();
 
         builder.Services.AddProblemDetails();
         builder.AddClientRateLimiting();

@@ -37,8 +37,8 @@ internal static class JobsApi
     {
         var errors = new Dictionary<string, string[]>();
         status ??= JobStatus.Dead;
-        if (status is not (JobStatus.Queued or JobStatus.Processing or JobStatus.Completed or JobStatus.Dead))
-            errors["status"] = ["'status' must be queued, processing, completed or dead."];
+        if (!JobStatus.All.Contains(status))
+            errors["status"] = [$"'status' must be one of {string.Join(", ", JobStatus.All)}."];
         var size = DefaultPageSize;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size)
                                   || size is < 1 or > MaxPageSize))

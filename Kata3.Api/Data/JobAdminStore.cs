@@ -101,10 +101,10 @@ internal static class JobListOrder
 {
     public static (string Column, string Direction) For(string status) => status switch
     {
-        JobStatus.Queued => ("run_at", "ASC"),
+        JobStatus.Queued or JobStatus.Scheduled => ("run_at", "ASC"),
         JobStatus.Processing => ("started_at", "DESC"),
         JobStatus.Completed => ("completed_at", "DESC"),
-        JobStatus.Dead => ("updated_at", "DESC"),
+        JobStatus.Dead or JobStatus.Cancelled => ("updated_at", "DESC"),
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Not a job status."),
     };
 }

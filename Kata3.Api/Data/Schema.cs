@@ -103,5 +103,19 @@ internal static class Schema
             -- reads only those. Only orders posted with a key pay for the entry.
             CREATE INDEX orders_with_idempotency_key ON orders (id) WHERE idempotency_key IS NOT NULL;
             """),
+        (8, """
+            -- Operating the queue. A scheduled job waits here until its run_at (the scheduler finds
+            -- it through this index); a cancelled one is listed latest first.
+            CREATE INDEX jobs_scheduled_run_at ON jobs (run_at, id) WHERE status = 'scheduled';
+            CREATE INDEX jobs_cancelled ON jobs (updated_at, id) WHERE status = 'cancelled';
+            -- Set when an operator cancels a running job: its worker stops it cooperatively, and a
+            -- lapsed lease ends it cancelled instead of queued again.
+            ALTER TABLE jobs ADD COLUMN cancel_requested_at timestamptz;
+            -- Paused priorities: workers take nothing from them. Redis holds a copy for the fetch.
+            CREATE TABLE queue_pauses (
+                priority  text PRIMARY KEY CHECK (priority IN ('high', 'normal', 'low')),
+                paused_at timestamptz NOT NULL DEFAULT now()
+            );
+            """),
     ];
 }

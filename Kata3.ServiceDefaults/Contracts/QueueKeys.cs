@@ -32,6 +32,19 @@ public static class QueueKeys
     /// </summary>
     public const string Poison = "kata3:jobs:poison";
 
+    /// <summary>
+    /// The priorities workers take nothing from (a set; all three when everything is paused). A copy
+    /// of PostgreSQL's queue_pauses, which survives every restart: written with it by the API and
+    /// restored from it by the sweeper; the fetch script reads it.
+    /// </summary>
+    public const string Paused = "kata3:queue:paused";
+
+    /// <summary>Pub/sub channel: the id of a running job an operator cancelled, for the replica holding it.</summary>
+    public const string CancelChannel = "kata3:jobs:cancel";
+
+    /// <summary>Held (and renewed) by the one API instance that reports the queue's gauges, so each is reported once.</summary>
+    public const string StatsReporter = "kata3:stats:reporter";
+
     /// <summary>Ids of the worker replicas that have announced themselves (a hint: recovery scans the in-hand lists).</summary>
     public const string Workers = "kata3:workers";
 
