@@ -24,22 +24,27 @@ public static class QueuePauses
         return [.. JobPriority.All.Where(paused.Contains)];
     }
 
-    // KEYS: paused set, signal list. ARGV: most signals kept, then the paused priorities.
-    // Replaces the set in one step; when anything may be taken again, wakes the idle workers.
+    // KEYS: paused set, signal list. ARGV: most signals kept, then the paused priorities. Replaces
+    // the set in one step; only when a priority was resumed does it wake the idle workers, so the
+    // sweeper's copy every second wakes nobody.
     private const string Apply = """
+        local before = redis.call('SMEMBERS', KEYS[1])
         redis.call('DEL', KEYS[1])
         if #ARGV > 1 then
           redis.call('SADD', KEYS[1], unpack(ARGV, 2))
         end
-        if #ARGV - 1 < 3 then
-          redis.call('LPUSH', KEYS[2], 1, 1, 1, 1, 1, 1, 1, 1)
-          redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1)
+        for _, priority in ipairs(before) do
+          if redis.call('SISMEMBER', KEYS[1], priority) == 0 then
+            redis.call('LPUSH', KEYS[2], 1, 1, 1, 1, 1, 1, 1, 1)
+            redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1)
+            return 1
+          end
         end
-        return 1
+        return 0
         """;
 
-    /// <summary>Makes Redis' copy say exactly <paramref name="paused"/>.</summary>
-    public static Task ApplyAsync(IDatabase db, IReadOnlyCollection<string> paused) =>
-        db.ScriptEvaluateAsync(Apply, [QueueKeys.Paused, QueueKeys.Signal],
-            [ReadyQueue.MaxSignals, .. paused.Select(p => (RedisValue)p)]);
+    /// <summary>Makes Redis' copy say exactly <paramref name="paused"/>; true when that resumed a priority.</summary>
+    public static async Task<bool> ApplyAsync(IDatabase db, IReadOnlyCollection<string> paused) =>
+        (long)await db.ScriptEvaluateAsync(Apply, [QueueKeys.Paused, QueueKeys.Signal],
+            [ReadyQueue.MaxSignals, .. paused.Select(p => (RedisValue)p)]) == 1;
 }
