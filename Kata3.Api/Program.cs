@@ -21,5 +21,6 @@ app.MapDefaultEndpoints();
 app.MapOpenApiWhereEnabled();
 app.MapOrdersApi();
 app.MapJobsApi();
+app.MapOperationsApi();
 
 app.Run();
