@@ -60,7 +60,8 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
                 .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", TelemetryEndpoint ?? "");
             if (TelemetryEndpoint is not null)
             {
-                resource.WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+                resource.WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+                    .WithEnvironment("OTEL_METRIC_EXPORT_INTERVAL", "1000");
             }
         }
         builder.Services.AddLogging(logging => logging
