@@ -48,7 +48,7 @@ public sealed class QueueStatsTests(QueueStatsApp app, ITestOutputHelper output)
         Assert.Equal(2, stats.Processing);
         Assert.Equal(1, stats.Retrying);
         Assert.Equal(0, stats.Scheduled);
-        Assert.Equal(await CountAsync("SELECT count(*) FROM jobs WHERE status = 'dead'"), stats.Dead);
+        Assert.Equal(await app.CountAsync("SELECT count(*) FROM jobs WHERE status = 'dead'"), stats.Dead);
         Assert.Equal(1, stats.Dead);
         Assert.Equal(1, stats.Poison);
         Assert.Empty(stats.Paused);
@@ -56,7 +56,7 @@ public sealed class QueueStatsTests(QueueStatsApp app, ITestOutputHelper output)
         Assert.True(replica.Alive);
         Assert.Equal(2, replica.InHand);
         Assert.Equal(running.Select(o => o.JobId).Order(), replica.Jobs.Order());
-        var oldestReady = await CountAsync("SELECT extract(epoch FROM now() - min(run_at))::bigint FROM jobs WHERE status = 'queued' AND run_at <= now()");
+        var oldestReady = await app.CountAsync("SELECT extract(epoch FROM now() - min(run_at))::bigint FROM jobs WHERE status = 'queued' AND run_at <= now()");
         Assert.InRange(stats.OldestReadySeconds, Math.Max(0, oldestReady - 2), oldestReady + 2);
 
         // The gauges say the same, once, from the API alone.
@@ -131,13 +131,7 @@ public sealed class QueueStatsTests(QueueStatsApp app, ITestOutputHelper output)
         return (string?)await command.ExecuteScalarAsync();
     }
 
-    private async Task<long> AttemptsAsync(Guid jobId) => await CountAsync($"SELECT attempts FROM jobs WHERE id = '{jobId}'");
-
-    private async Task<long> CountAsync(string sql)
-    {
-        await using var command = app.Database.CreateCommand(sql);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private async Task<long> AttemptsAsync(Guid jobId) => await app.CountAsync($"SELECT attempts FROM jobs WHERE id = '{jobId}'");
 }
 
 public sealed record QueueStatsBody(DateTimeOffset At, Dictionary<string, long> Ready, long Processing, long Retrying, long Scheduled,
