@@ -38,6 +38,9 @@ public sealed class RetentionTests(RetentionApp app, ITestOutputHelper output) :
             // Dead letters: kept 30 days after they died, then pruned too.
             await AddJobsAsync(connection, $"dead-{tag}", 3, created: "10 days", status: "dead", finished: "10 days", attempts: 5);
             await AddJobsAsync(connection, $"deadold-{tag}", 3, created: "40 days", status: "dead", finished: "31 days", attempts: 5);
+            // Cancelled jobs: kept as long as dead ones.
+            await AddJobsAsync(connection, $"cancelled-{tag}", 3, created: "10 days", status: "cancelled", finished: "10 days", attempts: 1);
+            await AddJobsAsync(connection, $"cancelledold-{tag}", 3, created: "40 days", status: "cancelled", finished: "31 days", attempts: 1);
             // Keys: 25 h old ones expire, 23 h old ones are still within the promised 24 h.
             await AddJobsAsync(connection, $"key25h-{tag}", 3, created: "25 hours", status: "completed", finished: "25 hours", attempts: 1, keyed: true);
             await AddJobsAsync(connection, $"key23h-{tag}", 3, created: "23 hours", status: "completed", finished: "23 hours", attempts: 1, keyed: true);
@@ -49,6 +52,8 @@ public sealed class RetentionTests(RetentionApp app, ITestOutputHelper output) :
             TimeSpan.FromSeconds(60), () => "old attempt rows or 25-hour-old keys are still there");
 
         Assert.Equal(0L, await AttemptsAsync($"deadold-{tag}%"));
+        Assert.Equal(0L, await AttemptsAsync($"cancelledold-{tag}%"));
+        Assert.Equal(3L, await AttemptsAsync($"cancelled-{tag}%"));
         Assert.Equal(9L, await AttemptsAsync($"late-{tag}%"));
         Assert.Equal(15L, await AttemptsAsync($"dead-{tag}%"));
         Assert.Equal(3L, await KeysAsync($"key23h-{tag}%"));
@@ -164,7 +169,7 @@ public sealed class RetentionTests(RetentionApp app, ITestOutputHelper output) :
         command.Parameters.AddWithValue("count", count);
         command.Parameters.AddWithValue("product", product);
         command.Parameters.AddWithValue("status", status);
-        command.Parameters.AddWithValue("order_status", status == "completed" ? "completed" : "failed");
+        command.Parameters.AddWithValue("order_status", status switch { "completed" => "completed", "cancelled" => "cancelled", _ => "failed" });
         command.Parameters.AddWithValue("attempts", attempts);
         command.Parameters.AddWithValue("keyed", keyed);
         await command.ExecuteNonQueryAsync();

@@ -53,7 +53,8 @@ internal sealed class RetentionStore(NpgsqlDataSource dataSource)
         /// <summary>
         /// Looks at the next batch of attempt rows (after the cursor, of jobs created before
         /// <paramref name="createdBefore"/>) and deletes those of jobs completed before
-        /// <paramref name="completedBefore"/> or dead since before <paramref name="diedBefore"/>.
+        /// <paramref name="completedBefore"/> or dead or cancelled since before <paramref name="diedBefore"/>
+        /// (a cancelled job is kept as long as a dead one: both are what an operator looks back at).
         /// Rows it keeps are stepped over by the cursor, so they are not read twice in a round.
         /// </summary>
         public async Task<AttemptBatch> PruneAttemptsAsync(AttemptCursor after, Guid createdBefore,
@@ -70,7 +71,7 @@ internal sealed class RetentionStore(NpgsqlDataSource dataSource)
                     USING batch b, jobs j
                     WHERE a.job_id = b.job_id AND a.attempt = b.attempt AND j.id = b.job_id
                       AND ((j.status = @completed AND j.completed_at < @completed_before)
-                        OR (j.status = @dead AND j.updated_at < @died_before))
+                        OR (j.status IN (@dead, @cancelled) AND j.updated_at < @died_before))
                     RETURNING 1
                 ), last AS (
                     SELECT job_id, attempt FROM batch ORDER BY job_id DESC, attempt DESC LIMIT 1
@@ -84,6 +85,7 @@ internal sealed class RetentionStore(NpgsqlDataSource dataSource)
             command.Parameters.AddWithValue("completed", JobStatus.Completed);
             command.Parameters.AddWithValue("completed_before", completedBefore);
             command.Parameters.AddWithValue("dead", JobStatus.Dead);
+            command.Parameters.AddWithValue("cancelled", JobStatus.Cancelled);
             command.Parameters.AddWithValue("died_before", diedBefore);
             command.Parameters.AddWithValue("limit", limit);
 
