@@ -28,6 +28,7 @@ internal static class WorkerExtensions
         builder.Services.AddSingleton<JobQueue>();
         builder.Services.AddSingleton<ReplicaRegistry>();
         builder.Services.AddSingleton<SweepQueue>();
+        builder.Services.AddSingleton<PausedPriorities>();
         builder.Services.AddSingleton<AttemptStore>();
         builder.Services.AddSingleton<SweepStore>();
         builder.Services.AddSingleton<RetentionStore>();

@@ -9,13 +9,15 @@ namespace Kata3.Worker.Jobs;
 /// Makes PostgreSQL's view of what must run come true in Redis, once per SweepInterval, on one
 /// replica at a time: jobs held by dead replicas go back to the queue, expired leases are
 /// requeued, and due queued jobs that Redis lacks (a failed push, an API that died before its
-/// push, a retry whose back-off has passed, a Redis that restarted empty) are pushed. Once per
+/// push, a retry whose back-off has passed, a Redis that restarted empty) are pushed; the paused
+/// priorities are copied from PostgreSQL's record to Redis first. Once per
 /// AuditInterval it also checks every queued, due job against what Redis really holds.
 /// </summary>
 internal sealed class JobSweeper(
     ReplicaRegistry replicas,
     SweepQueue queue,
     SweepStore store,
+    PausedPriorities pauses,
     IOptions<WorkerOptions> options,
     ILogger<JobSweeper> logger) : BackgroundService
 {
@@ -35,6 +37,8 @@ internal sealed class JobSweeper(
             {
                 if (await queue.TryLeadSweepAsync(interval * 0.9))
                 {
+                    // First, so that jobs this sweep pushes back to a paused priority stay there.
+                    await RestorePausesAsync(stoppingToken);
                     await SweepAsync(stoppingToken);
                     if (await queue.TryLeadAuditAsync(options.Value.AuditInterval * 0.9))
                     {
@@ -49,6 +53,19 @@ internal sealed class JobSweeper(
             }
         }
         while (await WaitAsync(timer, stoppingToken));
+    }
+
+    // On its own: a pause that cannot be copied (PostgreSQL down) must not stop recovery, nor the reverse.
+    private async Task RestorePausesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await pauses.RestoreAsync(cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Could not copy the paused priorities to Redis: {Error}", ex.Message);
+        }
     }
 
     private async Task SweepAsync(CancellationToken cancellationToken)
