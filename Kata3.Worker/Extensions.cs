@@ -31,6 +31,7 @@ internal static class WorkerExtensions
         builder.Services.AddSingleton<PausedPriorities>();
         builder.Services.AddSingleton<AttemptStore>();
         builder.Services.AddSingleton<SweepStore>();
+        builder.Services.AddSingleton<ScheduleStore>();
         builder.Services.AddSingleton<RetentionStore>();
         builder.Services.AddSingleton<InHandJobs>();
         builder.Services.AddSingleton<JobExecutor>();
@@ -43,6 +44,7 @@ internal static class WorkerExtensions
         // being finished during shutdown keeps its lease to the end.
         builder.Services.AddHostedService<LeaseKeeper>();
         builder.Services.AddHostedService<JobSweeper>();
+        builder.Services.AddHostedService<JobScheduler>();
         builder.Services.AddHostedService<RetentionService>();
         builder.Services.AddHostedService<JobConsumer>();
 

@@ -14,17 +14,18 @@ public sealed class OperationsCollection : ICollectionFixture<OperationsApp>
 /// <summary>The job columns the operations tests watch, read straight from PostgreSQL.</summary>
 public static class JobTimes
 {
-    public sealed record JobState(string Status, DateTimeOffset RunAt, DateTimeOffset? StartedAt, DateTimeOffset Now);
+    public sealed record JobState(string Status, DateTimeOffset RunAt, DateTimeOffset? StartedAt, DateTimeOffset Now, DateTimeOffset EnqueuedAt);
 
     public static async Task<JobState> JobStateAsync(this Kata3App app, Guid jobId)
     {
         await using var command = app.Database.CreateCommand(
-            "SELECT status, run_at, started_at, clock_timestamp() FROM jobs WHERE id = @id");
+            "SELECT status, run_at, started_at, clock_timestamp(), enqueued_at FROM jobs WHERE id = @id");
         command.Parameters.AddWithValue("id", jobId);
         await using var reader = await command.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync(), $"job {jobId} is not in PostgreSQL");
         return new(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1),
-            reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2), reader.GetFieldValue<DateTimeOffset>(3));
+            reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2), reader.GetFieldValue<DateTimeOffset>(3),
+            reader.GetFieldValue<DateTimeOffset>(4));
     }
 
     /// <summary>PostgreSQL's clock now: the one started_at and run_at are written with.</summary>

@@ -18,6 +18,7 @@ internal sealed class JobSweeper(
     SweepQueue queue,
     SweepStore store,
     PausedPriorities pauses,
+    WorkerMetrics metrics,
     IOptions<WorkerOptions> options,
     ILogger<JobSweeper> logger) : BackgroundService
 {
@@ -76,7 +77,14 @@ internal sealed class JobSweeper(
         // The fast path: the oldest due jobs, against the set of ids Redis says it holds.
         var due = await store.DueJobsAsync(BatchSize, FreshJobGrace, cancellationToken);
         var missing = (await queue.MissingAsync(due.Select(r => r.JobId).ToList())).ToHashSet();
-        var pushed = await DeliverAsync(due.Where(r => missing.Contains(r.JobId)).ToList(), cancellationToken);
+        var lacking = due.Where(r => missing.Contains(r.JobId)).ToList();
+        var pushed = await DeliverAsync(lacking, cancellationToken);
+
+        metrics.RecordRescues(fromDead, WorkerMetrics.RescueCause.Crash);
+        metrics.RecordRescues(expired, WorkerMetrics.RescueCause.LeaseExpiry);
+        // A job already attempted is here by design (its retry is due, or its lapsed lease was just
+        // requeued); one never attempted is due past its grace and in no list: its push was lost.
+        metrics.RecordRescues(lacking.Count(r => r.Attempts == 0 && r.Message is not null), WorkerMetrics.RescueCause.LostPush);
 
         if (fromDead + expired + pushed > 0)
         {
@@ -118,6 +126,8 @@ internal sealed class JobSweeper(
             pushed += await DeliverAsync(await store.StillDueAsync(chunk, cancellationToken), cancellationToken);
         }
 
+        // Every job found here was meant to be in Redis and is not.
+        metrics.RecordRescues(pushed, WorkerMetrics.RescueCause.LostPush);
         var level = pushed > 0 ? LogLevel.Warning : LogLevel.Debug;
         logger.Log(level,
             "Audit: pushed {Pushed} of {Due} queued, due job(s) that no ready list or live replica held ({Entries} entries; PostgreSQL {DatabaseMs:0} ms, Redis {RedisMs:0} ms, total {TotalMs:0} ms)",
