@@ -28,8 +28,10 @@ internal static class WorkerExtensions
         builder.Services.AddSingleton<JobQueue>();
         builder.Services.AddSingleton<ReplicaRegistry>();
         builder.Services.AddSingleton<SweepQueue>();
+        builder.Services.AddSingleton<PausedPriorities>();
         builder.Services.AddSingleton<AttemptStore>();
         builder.Services.AddSingleton<SweepStore>();
+        builder.Services.AddSingleton<ScheduleStore>();
         builder.Services.AddSingleton<RetentionStore>();
         builder.Services.AddSingleton<InHandJobs>();
         builder.Services.AddSingleton<JobExecutor>();
@@ -43,6 +45,7 @@ internal static class WorkerExtensions
         builder.Services.AddHostedService<LeaseKeeper>();
         builder.Services.AddHostedService<CancelListener>();
         builder.Services.AddHostedService<JobSweeper>();
+        builder.Services.AddHostedService<JobScheduler>();
         builder.Services.AddHostedService<RetentionService>();
         builder.Services.AddHostedService<JobConsumer>();
 

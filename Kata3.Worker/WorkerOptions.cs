@@ -51,6 +51,13 @@ public sealed class WorkerOptions : IValidatableObject
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How often each replica's scheduler queues the scheduled jobs whose start time has come. A job
+    /// starts at most about this late (plus the fetch); a look when nothing is due costs one index probe.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.05", "00:01:00")]
+    public TimeSpan SchedulePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
     /// How often (across all replicas) the sweeper checks every queued, due job in PostgreSQL
     /// against the entries Redis really holds, and pushes what no list holds. A lost delivery is
     /// back within about this plus the 2 s grace for fresh jobs.

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using Kata3.Contracts;
 
 namespace Kata3.Api.Apis;
@@ -19,9 +20,19 @@ internal static class OrderRequestReader
     public const int MaxQuantity = 10_000;
     public const decimal MaxPrice = 1_000_000m;
     public const int MaxIdempotencyKeyLength = 200;
+    /// <summary>How far ahead an order may be scheduled.</summary>
+    public static readonly TimeSpan MaxScheduleAhead = TimeSpan.FromDays(365);
+
+    // The fields by their names in JSON, so that an error names the field as the client spells it.
+    private static readonly string[] Fields = ["product", "quantity", "price", "priority", "runAt", "delaySeconds"];
+
+    // ISO 8601 date and time with seconds optional, a fraction of at most 7 digits, and an offset (Z or ±hh:mm).
+    private static readonly Regex IsoWithOffset = new(
+        @"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$",
+        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeSpan.FromMilliseconds(100));
 
     public static async Task<(NewOrder? Order, Dictionary<string, string[]> Errors)> ReadAsync(
-        HttpRequest request, CancellationToken cancellationToken)
+        HttpRequest request, CancellationToken cancellationToken, TimeProvider? time = null)
     {
         var errors = new Dictionary<string, string[]>();
 
@@ -66,9 +77,10 @@ internal static class OrderRequestReader
         }
 
         Validate(dto, errors);
+        var schedule = ReadSchedule(dto, (time ?? TimeProvider.System).GetUtcNow(), errors);
         return errors.Count > 0
             ? (null, errors)
-            : (new NewOrder(dto.Product!.Trim(), dto.Quantity!.Value, dto.Price!.Value, dto.Priority ?? JobPriority.Normal), errors);
+            : (new NewOrder(dto.Product!.Trim(), dto.Quantity!.Value, dto.Price!.Value, dto.Priority ?? JobPriority.Normal, schedule), errors);
     }
 
     /// <summary>
@@ -105,12 +117,55 @@ internal static class OrderRequestReader
         return (key, failures);
     }
 
-    /// <summary>What "the same request" means for an idempotency key: the same validated order.</summary>
+    /// <summary>
+    /// What "the same request" means for an idempotency key: the same validated order. The schedule
+    /// is added only when there is one, so an unscheduled order hashes as it did before schedules.
+    /// </summary>
     public static string Hash(NewOrder order, int simulateFailures) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n',
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', [
             order.Product, order.Quantity.ToString(CultureInfo.InvariantCulture),
             order.Price.ToString("0.00", CultureInfo.InvariantCulture), order.Priority,
-            simulateFailures.ToString(CultureInfo.InvariantCulture)))));
+            simulateFailures.ToString(CultureInfo.InvariantCulture),
+            .. order.Schedule is { } schedule ? [schedule.ToString()] : Array.Empty<string>()]))));
+
+    /// <summary>
+    /// The optional start time: runAt (with an offset) or delaySeconds, not both, at most
+    /// <see cref="MaxScheduleAhead"/> ahead. A runAt already past is allowed: the order runs at once.
+    /// </summary>
+    private static OrderSchedule? ReadSchedule(CreateOrderRequest dto, DateTimeOffset now, Dictionary<string, string[]> errors)
+    {
+        if (dto.RunAt is not null && dto.DelaySeconds is not null)
+        {
+            errors["runAt"] = ["'runAt' and 'delaySeconds' are two ways to say when; give at most one."];
+            return null;
+        }
+        if (dto.DelaySeconds is { } delay)
+        {
+            if (delay < 0 || delay > MaxScheduleAhead.TotalSeconds)
+            {
+                errors["delaySeconds"] = [$"'delaySeconds' must be a whole number from 0 to {MaxScheduleAhead.TotalSeconds:0} (365 days)."];
+                return null;
+            }
+            return delay == 0 ? null : new OrderSchedule(null, delay);
+        }
+        if (dto.RunAt is null)
+        {
+            return null;
+        }
+        if (!IsoWithOffset.IsMatch(dto.RunAt)
+            || !DateTimeOffset.TryParse(dto.RunAt, CultureInfo.InvariantCulture, DateTimeStyles.None, out var runAt))
+        {
+            errors["runAt"] = ["'runAt' must be an ISO 8601 date and time with an offset, e.g. 2026-12-24T18:00:00+01:00 or 2026-12-24T17:00:00Z."];
+            return null;
+        }
+        if (runAt > now + MaxScheduleAhead)
+        {
+            errors["runAt"] = ["'runAt' must be at most 365 days ahead."];
+            return null;
+        }
+        // Kept even when already past (the order then runs at once): a replay must hash alike.
+        return new OrderSchedule(runAt.ToUniversalTime(), null);
+    }
 
     private static void Validate(CreateOrderRequest dto, Dictionary<string, string[]> errors)
     {
@@ -173,10 +228,15 @@ internal static class OrderRequestReader
         }
     }
 
-    private static string FieldFromPath(string? path) =>
-        path is { Length: > 2 } && path.StartsWith("$.", StringComparison.Ordinal)
-            ? path[2..].Split('.', '[')[0].ToLowerInvariant()
-            : "body";
+    private static string FieldFromPath(string? path)
+    {
+        if (path is not { Length: > 2 } || !path.StartsWith("$.", StringComparison.Ordinal))
+        {
+            return "body";
+        }
+        var name = path[2..].Split('.', '[')[0];
+        return Fields.FirstOrDefault(f => f.Equals(name, StringComparison.OrdinalIgnoreCase)) ?? name.ToLowerInvariant();
+    }
 
     private static async Task<byte[]?> ReadLimitedAsync(Stream body, CancellationToken cancellationToken)
     {

@@ -55,13 +55,20 @@ internal static class OrdersApi
 
             case IntakeResult.Existing { Order: var existing }:
                 request.HttpContext.Response.Headers[OrderHeaders.IdempotentReplayed] = "true";
-                return Accepted(existing.OrderId, existing.JobId, $"Order already accepted under this {OrderHeaders.IdempotencyKey}.", activity);
+                return Accepted(existing.OrderId, existing.JobId, $"Order already accepted under this {OrderHeaders.IdempotencyKey}.",
+                    existing.Status, activity);
+
+            case IntakeResult.Created { ScheduledFor: { } runAt }:
+                services.Logger.LogDebug("Accepted order {OrderId} as job {JobId}, scheduled for {RunAt}", create.OrderId, create.JobId, runAt);
+                return Accepted(create.OrderId, create.JobId,
+                    $"Order scheduled; it will be processed from {runAt.UtcDateTime:O}.", OrderStatus.Scheduled, activity);
 
             case IntakeResult.Created created:
                 // The order is durable; a job Redis did not take is delivered by the sweeper.
                 await created.Pushed;
                 services.Logger.LogDebug("Accepted order {OrderId} as job {JobId}", create.OrderId, create.JobId);
-                return Accepted(create.OrderId, create.JobId, "Order accepted; it will be processed in the background.", activity);
+                return Accepted(create.OrderId, create.JobId, "Order accepted; it will be processed in the background.",
+                    OrderStatus.Pending, activity);
 
             default:
                 throw new UnreachableException();
@@ -78,9 +85,9 @@ internal static class OrdersApi
             : TypedResults.Ok(order);
     }
 
-    private static Accepted<OrderAccepted> Accepted(Guid orderId, Guid jobId, string message, Activity? activity) =>
+    private static Accepted<OrderAccepted> Accepted(Guid orderId, Guid jobId, string message, string status, Activity? activity) =>
         TypedResults.Accepted($"/orders/{orderId}",
-            new OrderAccepted(message, orderId, jobId, OrderStatus.Pending, activity?.TraceId.ToString()));
+            new OrderAccepted(message, orderId, jobId, status, activity?.TraceId.ToString()));
 }
 
 internal sealed record OrderServices(

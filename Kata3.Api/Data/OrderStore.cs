@@ -16,41 +16,56 @@ internal sealed record OrderToCreate(
     string? TraceParent,
     string? TraceState);
 
+/// <summary>An order just stored: when its job was enqueued, and its start time if that is still ahead.</summary>
+internal sealed record InsertedOrder(DateTimeOffset EnqueuedAt, DateTimeOffset? ScheduledFor)
+{
+    /// <summary>Scheduled: nothing may push its job before the worker's scheduler queues it.</summary>
+    public bool IsScheduled => ScheduledFor is not null;
+}
+
 /// <summary>The order already stored under an idempotency key.</summary>
-internal sealed record ExistingOrder(Guid OrderId, Guid JobId, string? RequestHash);
+/// <param name="Status">Where the order stands now (a replay answers with it).</param>
+internal sealed record ExistingOrder(Guid OrderId, Guid JobId, string? RequestHash, string Status = OrderStatus.Pending);
 
 /// <summary>Reads and writes orders and their jobs in PostgreSQL.</summary>
 internal sealed class OrderStore(
     NpgsqlDataSource dataSource, [FromKeyedServices(StoreClients.HotPath)] NpgsqlDataSource hotPath, DatabasePools pools)
 {
     /// <summary>
-    /// Inserts the orders (pending) and their jobs (queued) of a batch in one statement, hence one
-    /// transaction. An order whose idempotency key is taken inserts nothing.
+    /// Inserts the orders of a batch with their jobs in one statement, hence one transaction: pending
+    /// with a queued job due at once, or, when its start time is still ahead by PostgreSQL's clock,
+    /// scheduled with a scheduled job due then. An order whose idempotency key is taken inserts nothing.
     /// </summary>
-    /// <returns>When each inserted order's job was enqueued, by order id.</returns>
-    public async Task<IReadOnlyDictionary<Guid, DateTimeOffset>> InsertAsync(IReadOnlyList<OrderToCreate> batch, CancellationToken cancellationToken)
+    /// <returns>Each inserted order, by order id.</returns>
+    public async Task<IReadOnlyDictionary<Guid, InsertedOrder>> InsertAsync(IReadOnlyList<OrderToCreate> batch, CancellationToken cancellationToken)
     {
         // Rows are inserted in key order, so two batches waiting on each other's uncommitted keys
         // always wait the same way round: crossed keys cannot deadlock.
         var rows = batch.OrderBy(c => c.IdempotencyKey, StringComparer.Ordinal).ToList();
         await using var insert = hotPath.CreateCommand("""
             WITH input AS (
-                SELECT * FROM unnest(@order_ids::uuid[], @job_ids::uuid[], @products::text[], @quantities::int[],
-                                     @prices::numeric[], @priorities::text[], @keys::text[], @hashes::text[],
-                                     @simulate::int[], @trace_parents::text[], @trace_states::text[])
+                SELECT *, COALESCE(requested_run_at, now() + delay_seconds * interval '1 second') AS due_at
+                FROM unnest(@order_ids::uuid[], @job_ids::uuid[], @products::text[], @quantities::int[],
+                            @prices::numeric[], @priorities::text[], @keys::text[], @hashes::text[],
+                            @simulate::int[], @trace_parents::text[], @trace_states::text[],
+                            @run_ats::timestamptz[], @delays::bigint[])
                     AS i(order_id, job_id, product, quantity, price, priority, idempotency_key, request_hash,
-                         simulate_failures, trace_parent, trace_state)
+                         simulate_failures, trace_parent, trace_state, requested_run_at, delay_seconds)
             ), new_orders AS (
                 INSERT INTO orders (id, job_id, product, quantity, price, status, idempotency_key, request_hash)
-                SELECT order_id, job_id, product, quantity, price, @order_status, idempotency_key, request_hash FROM input
+                SELECT order_id, job_id, product, quantity, price,
+                       CASE WHEN due_at > now() THEN @order_scheduled ELSE @order_pending END, idempotency_key, request_hash
+                FROM input
                 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id, created_at
             )
             INSERT INTO jobs (id, order_id, status, priority, trace_parent, trace_state, enqueued_at, run_at, simulate_failures)
-            SELECT input.job_id, new_orders.id, @job_status, input.priority, input.trace_parent, input.trace_state,
-                   new_orders.created_at, new_orders.created_at, input.simulate_failures
+            SELECT input.job_id, new_orders.id,
+                   CASE WHEN input.due_at > now() THEN @job_scheduled ELSE @job_queued END,
+                   input.priority, input.trace_parent, input.trace_state,
+                   new_orders.created_at, GREATEST(input.due_at, new_orders.created_at), input.simulate_failures
             FROM new_orders JOIN input ON input.order_id = new_orders.id
-            RETURNING order_id, enqueued_at
+            RETURNING order_id, enqueued_at, CASE WHEN status = @job_scheduled THEN run_at END
             """);
         insert.Parameters.AddWithValue("order_ids", rows.Select(c => c.OrderId).ToArray());
         insert.Parameters.AddWithValue("job_ids", rows.Select(c => c.JobId).ToArray());
@@ -63,23 +78,28 @@ internal sealed class OrderStore(
         insert.Parameters.AddWithValue("simulate", rows.Select(c => c.SimulateFailures).ToArray());
         insert.Parameters.AddWithValue("trace_parents", rows.Select(c => c.TraceParent).ToArray());
         insert.Parameters.AddWithValue("trace_states", rows.Select(c => c.TraceState).ToArray());
-        insert.Parameters.AddWithValue("order_status", OrderStatus.Pending);
-        insert.Parameters.AddWithValue("job_status", JobStatus.Queued);
+        insert.Parameters.AddWithValue("run_ats", rows.Select(c => c.Order.Schedule?.RunAt).ToArray());
+        insert.Parameters.AddWithValue("delays", rows.Select(c => c.Order.Schedule?.DelaySeconds).ToArray());
+        insert.Parameters.AddWithValue("order_pending", OrderStatus.Pending);
+        insert.Parameters.AddWithValue("order_scheduled", OrderStatus.Scheduled);
+        insert.Parameters.AddWithValue("job_queued", JobStatus.Queued);
+        insert.Parameters.AddWithValue("job_scheduled", JobStatus.Scheduled);
 
-        var enqueued = new Dictionary<Guid, DateTimeOffset>();
+        var inserted = new Dictionary<Guid, InsertedOrder>();
         await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            enqueued[reader.GetGuid(0)] = reader.GetFieldValue<DateTimeOffset>(1);
+            inserted[reader.GetGuid(0)] = new InsertedOrder(reader.GetFieldValue<DateTimeOffset>(1),
+                reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2));
         }
-        return enqueued;
+        return inserted;
     }
 
     /// <summary>The order stored under <paramref name="idempotencyKey"/>, which the caller found taken.</summary>
     public async Task<ExistingOrder> GetByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var existing = dataSource.CreateCommand("""
-            SELECT o.id, j.id, o.request_hash
+            SELECT o.id, j.id, o.request_hash, o.status
             FROM orders o JOIN jobs j ON j.id = o.job_id
             WHERE o.idempotency_key = @idempotency_key
             """);
@@ -89,7 +109,7 @@ internal sealed class OrderStore(
         {
             throw new InvalidOperationException("An order conflicted on its idempotency key, but none holds that key.");
         }
-        return new ExistingOrder(reader.GetGuid(0), reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        return new ExistingOrder(reader.GetGuid(0), reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3));
     }
 
     /// <summary>The order with its job (orders.job_id) and that job's attempts, or null when there is no such order.</summary>
@@ -101,7 +121,8 @@ internal sealed class OrderStore(
         await using var command = dataSource.CreateCommand("""
             SELECT o.id, o.product, o.quantity, o.price, o.status, o.created_at, o.updated_at, o.completed_at,
                    j.id, j.status, j.attempts, j.max_attempts, j.error, j.worker_id, j.enqueued_at, j.started_at,
-                   j.completed_at, CASE WHEN j.status = @queued THEN j.run_at END, j.priority
+                   j.completed_at, CASE WHEN j.status IN (@queued, @scheduled) THEN j.run_at END, j.priority,
+                   CASE WHEN j.status = @scheduled THEN j.run_at END
             FROM orders o
             LEFT JOIN jobs j ON j.id = o.job_id
             WHERE o.id = @order_id;
@@ -114,6 +135,7 @@ internal sealed class OrderStore(
             """);
         command.Parameters.AddWithValue("order_id", orderId);
         command.Parameters.AddWithValue("queued", JobStatus.Queued);
+        command.Parameters.AddWithValue("scheduled", JobStatus.Scheduled);
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -130,7 +152,8 @@ internal sealed class OrderStore(
             CreatedAt: reader.GetFieldValue<DateTimeOffset>(5),
             UpdatedAt: reader.GetFieldValue<DateTimeOffset>(6),
             CompletedAt: NullableTime(reader, 7),
-            Job: null);
+            Job: null,
+            RunAt: NullableTime(reader, 19));
         var job = reader.IsDBNull(8) ? null : new JobDetails(
             JobId: reader.GetGuid(8),
             Status: reader.GetString(9),

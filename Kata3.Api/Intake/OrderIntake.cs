@@ -9,7 +9,8 @@ namespace Kata3.Api.Intake;
 internal abstract record IntakeResult
 {
     /// <param name="Pushed">The push of its job to the ready queue; a push Redis refused is left to the sweeper.</param>
-    public sealed record Created(Task Pushed) : IntakeResult;
+    /// <param name="ScheduledFor">When a scheduled order will start (its job is not pushed now); null when it runs at once.</param>
+    public sealed record Created(Task Pushed, DateTimeOffset? ScheduledFor) : IntakeResult;
     public sealed record Existing(ExistingOrder Order) : IntakeResult;
 }
 
@@ -50,13 +51,16 @@ internal sealed class OrderIntake : IAsyncDisposable
     public ValueTask DisposeAsync() => _inserts.DisposeAsync();
 
     // The push starts here, the moment the commit is known, not after each caller has woken up;
-    // the writer does not wait for it. Per order: created, or null when its key was taken.
+    // the writer does not wait for it. Scheduled jobs are not pushed: the worker's scheduler queues
+    // and pushes them when they are due. Per order: created, or null when its key was taken.
     private async Task<IReadOnlyList<IntakeResult.Created?>> AcceptBatchAsync(IReadOnlyList<OrderToCreate> batch, CancellationToken cancellationToken)
     {
-        var enqueued = await _orders.InsertAsync(batch, cancellationToken);
-        var created = batch.Where(c => enqueued.ContainsKey(c.OrderId)).ToList();
-        var pushed = new IntakeResult.Created(_publisher.PublishAsync(created.Select(c => new JobMessage(
-            JobMessage.CurrentVersion, c.JobId, c.OrderId, enqueued[c.OrderId], c.TraceParent, c.TraceState, c.Order.Priority)).ToList()));
-        return batch.Select(c => enqueued.ContainsKey(c.OrderId) ? pushed : null).ToList();
+        var inserted = await _orders.InsertAsync(batch, cancellationToken);
+        var due = batch.Where(c => inserted.TryGetValue(c.OrderId, out var order) && !order.IsScheduled).ToList();
+        var pushed = _publisher.PublishAsync(due.Select(c => new JobMessage(
+            JobMessage.CurrentVersion, c.JobId, c.OrderId, inserted[c.OrderId].EnqueuedAt, c.TraceParent, c.TraceState, c.Order.Priority)).ToList());
+        return batch.Select(c => inserted.TryGetValue(c.OrderId, out var order)
+            ? new IntakeResult.Created(order.IsScheduled ? Task.CompletedTask : pushed, order.ScheduledFor)
+            : null).ToList();
     }
 }

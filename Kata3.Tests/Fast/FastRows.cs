@@ -14,8 +14,8 @@ namespace Kata3.Tests.Fast;
 internal static class FastRows
 {
     public static OrderToCreate Order(string product = "fast tea", string? idempotencyKey = null,
-        string priority = JobPriority.Normal, int quantity = 1, decimal price = 9.99m) =>
-        new(Guid.CreateVersion7(), Guid.CreateVersion7(), new NewOrder(product, quantity, price, priority),
+        string priority = JobPriority.Normal, int quantity = 1, decimal price = 9.99m, OrderSchedule? schedule = null) =>
+        new(Guid.CreateVersion7(), Guid.CreateVersion7(), new NewOrder(product, quantity, price, priority, schedule),
             idempotencyKey, RequestHash: idempotencyKey is null ? null : $"hash of {product}", SimulateFailures: 0,
             TraceParent: null, TraceState: null);
 

@@ -92,6 +92,21 @@ public sealed class OrderRequestReaderTests
     [InlineData("body", """[{"product":"a","quantity":1,"price":1}]""")]
     [InlineData("body", "\"an order\"")]
     [InlineData("body", "42")]
+    [InlineData("runAt", """{"product":"a","quantity":1,"price":1,"runAt":"2026-12-24T18:00:00"}""")]
+    [InlineData("runAt", """{"product":"a","quantity":1,"price":1,"runAt":"2026-12-24"}""")]
+    [InlineData("runAt", """{"product":"a","quantity":1,"price":1,"runAt":"24/12/2026 18:00 +01:00"}""")]
+    [InlineData("runAt", """{"product":"a","quantity":1,"price":1,"runAt":"tomorrow"}""")]
+    [InlineData("runAt", """{"product":"a","quantity":1,"price":1,"runAt":"2026-13-01T00:00:00Z"}""")]
+    [InlineData("runAt", """{"product":"a","quantity":1,"price":1,"runAt":"2999-01-01T00:00:00Z"}""")]
+    [InlineData("runAt", """{"product":"a","quantity":1,"price":1,"runAt":""}""")]
+    [InlineData("runAt", """{"product":"a","quantity":1,"price":1,"runAt":1767225600}""")]
+    [InlineData("runAt", """{"product":"a","quantity":1,"price":1,"RUNAT":5}""")]
+    [InlineData("runAt", """{"product":"a","quantity":1,"price":1,"runAt":"2026-12-24T18:00:00Z","delaySeconds":5}""")]
+    [InlineData("delaySeconds", """{"product":"a","quantity":1,"price":1,"delaySeconds":-1}""")]
+    [InlineData("delaySeconds", """{"product":"a","quantity":1,"price":1,"delaySeconds":31536001}""")]
+    [InlineData("delaySeconds", """{"product":"a","quantity":1,"price":1,"delaySeconds":1.5}""")]
+    [InlineData("delaySeconds", """{"product":"a","quantity":1,"price":1,"delaySeconds":"3"}""")]
+    [InlineData("delaySeconds", """{"product":"a","quantity":1,"price":1,"delaySeconds":99999999999999999999}""")]
     public async Task BadBodyIsRefusedNamingTheField(string field, string body)
     {
         var (order, errors) = await ReadAsync(body);
@@ -185,6 +200,72 @@ public sealed class OrderRequestReaderTests
         Assert.NotEqual(OrderRequestReader.Hash(plain!, 0), OrderRequestReader.Hash(plain!, 2));
     }
 
+    [Theory]
+    [InlineData("2026-12-24T18:00:00+01:00", "2026-12-24T17:00:00Z")]
+    [InlineData("2026-12-24T17:00:00Z", "2026-12-24T17:00:00Z")]
+    [InlineData("2026-12-24t17:00z", "2026-12-24T17:00:00Z")]
+    [InlineData("2026-12-24T12:00:00.1234567-05:00", "2026-12-24T17:00:00.1234567Z")]
+    [InlineData("2000-01-01T00:00:00Z", "2000-01-01T00:00:00Z")] // past: kept, the store runs it at once
+    public async Task StartTimeWithAnOffsetIsReadAsAnInstant(string runAt, string utc)
+    {
+        var (order, errors) = await ReadAsync($$"""{"product":"a","quantity":1,"price":1,"runAt":"{{runAt}}"}""", now: Now);
+
+        Assert.Empty(errors);
+        Assert.Equal(new OrderSchedule(DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture), null), order!.Schedule);
+        Assert.Equal(TimeSpan.Zero, order.Schedule!.RunAt!.Value.Offset);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(31_536_000)]
+    public async Task DelayIsReadAsAskedFor(long seconds)
+    {
+        var (order, errors) = await ReadAsync($$"""{"product":"a","quantity":1,"price":1,"delaySeconds":{{seconds}}}""");
+
+        Assert.Empty(errors);
+        Assert.Equal(new OrderSchedule(null, seconds), order!.Schedule);
+    }
+
+    [Fact]
+    public async Task NoDelayAndNullScheduleFieldsAreNoSchedule()
+    {
+        var (zero, _) = await ReadAsync("""{"product":"a","quantity":1,"price":1,"delaySeconds":0}""");
+        var (nulls, _) = await ReadAsync("""{"product":"a","quantity":1,"price":1,"runAt":null,"delaySeconds":null}""");
+
+        Assert.Null(zero!.Schedule);
+        Assert.Null(nulls!.Schedule);
+    }
+
+    [Fact]
+    public async Task StartTimeUpTo365DaysAheadIsAcceptedAndLaterRefused()
+    {
+        var (within, _) = await ReadAsync(Scheduled(Now.AddDays(365)), now: Now);
+        Assert.NotNull(within);
+
+        var (beyond, errors) = await ReadAsync(Scheduled(Now.AddDays(365).AddSeconds(1)), now: Now);
+        AssertRefused("runAt", beyond, errors);
+    }
+
+    [Fact]
+    public async Task ScheduleIsPartOfTheRequestHash()
+    {
+        var (plain, _) = await ReadAsync("""{"product":"Tea","quantity":2,"price":1.5}""");
+        var (utc, _) = await ReadAsync("""{"product":"Tea","quantity":2,"price":1.5,"runAt":"2026-12-24T17:00:00Z"}""", now: Now);
+        var (offset, _) = await ReadAsync("""{"product":"Tea","quantity":2,"price":1.5,"runAt":"2026-12-24T18:00:00+01:00"}""", now: Now);
+        var (delayed, _) = await ReadAsync("""{"product":"Tea","quantity":2,"price":1.5,"delaySeconds":60}""");
+
+        Assert.Equal(OrderRequestReader.Hash(utc!, 0), OrderRequestReader.Hash(offset!, 0));
+        Assert.Equal(3, new[] { plain, utc, delayed }.Select(o => OrderRequestReader.Hash(o!, 0)).Distinct().Count());
+        // Unscheduled orders hash as before schedules existed, so stored hashes stay valid.
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("Tea\n2\n1.50\nnormal\n0"))),
+            OrderRequestReader.Hash(plain!, 0));
+    }
+
+    private static readonly DateTimeOffset Now = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static string Scheduled(DateTimeOffset runAt) =>
+        $$"""{"product":"a","quantity":1,"price":1,"runAt":"{{runAt:yyyy-MM-ddTHH:mm:ssZ}}"}""";
+
     public static TheoryData<string> GoodKeys => new() { "k", "order-2026-11-28-0001", "ключ 😀", new string('k', 200) };
     public static TheoryData<string> BadKeys => new() { "", "a\tb", "a\u0001b", new string('k', 201) };
 
@@ -274,14 +355,19 @@ public sealed class OrderRequestReaderTests
         $$"""{"product":{{System.Text.Json.JsonSerializer.Serialize(product)}},"quantity":1,"price":1}""";
 
     private static Task<(NewOrder? Order, Dictionary<string, string[]> Errors)> ReadAsync(
-        string body, string? contentType = "application/json", bool declareLength = true)
+        string body, string? contentType = "application/json", bool declareLength = true, DateTimeOffset? now = null)
     {
         var request = Request(body, contentType);
         if (!declareLength)
         {
             request.ContentLength = null;
         }
-        return OrderRequestReader.ReadAsync(request, default);
+        return OrderRequestReader.ReadAsync(request, default, now is { } at ? new FixedTime(at) : null);
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
     }
 
     private static HttpRequest Request(string body = "", string? contentType = "application/json", params (string Name, string Value)[] headers)

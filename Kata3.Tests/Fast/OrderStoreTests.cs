@@ -1,3 +1,4 @@
+using Kata3.Api.Apis;
 using Kata3.Contracts;
 
 namespace Kata3.Tests.Fast;
@@ -14,7 +15,7 @@ public sealed class OrderStoreTests(FastDatabase db)
 
         var enqueued = await db.Orders().InsertAsync([order], default);
 
-        var enqueuedAt = Assert.Single(enqueued, e => e.Key == order.OrderId).Value;
+        var enqueuedAt = Assert.Single(enqueued, e => e.Key == order.OrderId).Value.EnqueuedAt;
         var details = await db.DetailsAsync(order.OrderId);
         Assert.Equal((order.OrderId, "Café ☕ 😀 \"quoted\"", 3, 0.01m, OrderStatus.Pending, enqueuedAt),
             (details.OrderId, details.Product, details.Quantity, details.Price, details.Status, details.CreatedAt));
@@ -71,6 +72,47 @@ public sealed class OrderStoreTests(FastDatabase db)
         var inserted = Assert.Single(enqueued).Key;
         Assert.Equal(inserted, (await db.Orders().GetByIdempotencyKeyAsync(key, default)).OrderId);
         Assert.Null(await db.Orders().GetAsync(batch.Single(o => o.OrderId != inserted).OrderId, default));
+    }
+
+    [Fact]
+    public async Task OrderWithAStartTimeAheadIsStoredScheduledAndDueThen()
+    {
+        var runAt = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(2), TimeSpan.Zero);
+        var order = FastRows.Order("scheduled tea", schedule: new OrderSchedule(runAt, null));
+
+        var inserted = Assert.Single(await db.Orders().InsertAsync([order], default)).Value;
+
+        Assert.Equal(runAt, inserted.ScheduledFor);
+        var details = await db.DetailsAsync(order.OrderId);
+        Assert.Equal((OrderStatus.Scheduled, runAt, JobStatus.Scheduled, (DateTimeOffset?)runAt, inserted.EnqueuedAt),
+            (details.Status, details.RunAt, details.Job!.Status, details.Job.NextAttemptAt, details.Job.EnqueuedAt));
+    }
+
+    [Fact]
+    public async Task DelayCountsFromTheInsertByPostgresClock()
+    {
+        var order = FastRows.Order("delayed tea", schedule: new OrderSchedule(null, 90));
+
+        var inserted = Assert.Single(await db.Orders().InsertAsync([order], default)).Value;
+
+        Assert.Equal(inserted.EnqueuedAt + TimeSpan.FromSeconds(90), inserted.ScheduledFor);
+        var details = await db.DetailsAsync(order.OrderId);
+        Assert.Equal((OrderStatus.Scheduled, details.CreatedAt + TimeSpan.FromSeconds(90)), (details.Status, details.RunAt!.Value));
+    }
+
+    [Fact]
+    public async Task StartTimeAlreadyPastIsQueuedDueAtOnce()
+    {
+        var order = FastRows.Order("late tea", schedule: new OrderSchedule(DateTimeOffset.UtcNow.AddHours(-1), null));
+        var alongside = FastRows.Order("tomorrow's tea", schedule: new OrderSchedule(null, 86_400));
+
+        var inserted = await db.Orders().InsertAsync([order, alongside], default);
+
+        Assert.False(inserted[order.OrderId].IsScheduled);
+        Assert.True(inserted[alongside.OrderId].IsScheduled);
+        var details = await db.DetailsAsync(order.OrderId);
+        Assert.Equal((OrderStatus.Pending, (DateTimeOffset?)null, JobStatus.Queued, (DateTimeOffset?)inserted[order.OrderId].EnqueuedAt),
+            (details.Status, details.RunAt, details.Job!.Status, details.Job.NextAttemptAt));
     }
 
     [Fact]

@@ -25,6 +25,18 @@ public sealed class WorkerOptionsTests
         Assert.Contains($"Retry:{named}", result.FailureMessage);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(49)]
+    [InlineData(60_001)]
+    public void ASchedulePollIntervalOutOfRangeStopsTheStartNamingIt(int milliseconds)
+    {
+        var result = Validate(new WorkerOptions { SchedulePollInterval = TimeSpan.FromMilliseconds(milliseconds) });
+
+        Assert.True(result.Failed);
+        Assert.Contains(nameof(WorkerOptions.SchedulePollInterval), result.FailureMessage);
+    }
+
     [Fact]
     public void ABadTopLevelSettingStopsTheStart() =>
         Assert.True(Validate(new WorkerOptions { Concurrency = 0 }).Failed);

@@ -14,6 +14,7 @@ internal sealed class JobConsumer(
     ReplicaRegistry replicas,
     JobExecutor executor,
     ConsumeLoopHealth health,
+    WorkerMetrics metrics,
     IOptions<WorkerOptions> options,
     ILogger<JobConsumer> logger) : BackgroundService
 {
@@ -25,6 +26,7 @@ internal sealed class JobConsumer(
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var recovered = await replicas.RecoverInHandAsync();
+        metrics.RecordRescues(recovered, WorkerMetrics.RescueCause.Crash);
         if (recovered > 0)
         {
             logger.LogWarning("Returned {Count} job(s) this replica held when it last stopped to the queue", recovered);
@@ -87,6 +89,7 @@ internal sealed class JobConsumer(
             }
             if (throttled is { } wait)
             {
+                metrics.RecordRateLimited();
                 await Task.Delay(wait, stoppingToken);
             }
             else if (entries.Count > 0)

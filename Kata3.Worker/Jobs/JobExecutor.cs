@@ -256,6 +256,10 @@ internal sealed class JobExecutor(
                 message.JobId, claim.Attempt, failure.Message);
             return Superseded;
         }
+        if (failure is JobTimedOutException)
+            metrics.RecordTimeout();
+        if (!dead)
+            metrics.RecordRetry();
         if (dead)
             logger.LogError(failure, "Job {JobId} for order {OrderId} is dead after attempt {Attempt}", message.JobId, message.OrderId, claim.Attempt);
         else

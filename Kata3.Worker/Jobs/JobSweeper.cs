@@ -9,13 +9,16 @@ namespace Kata3.Worker.Jobs;
 /// Makes PostgreSQL's view of what must run come true in Redis, once per SweepInterval, on one
 /// replica at a time: jobs held by dead replicas go back to the queue, expired leases are
 /// requeued, and due queued jobs that Redis lacks (a failed push, an API that died before its
-/// push, a retry whose back-off has passed, a Redis that restarted empty) are pushed. Once per
+/// push, a retry whose back-off has passed, a Redis that restarted empty) are pushed; the paused
+/// priorities are copied from PostgreSQL's record to Redis first. Once per
 /// AuditInterval it also checks every queued, due job against what Redis really holds.
 /// </summary>
 internal sealed class JobSweeper(
     ReplicaRegistry replicas,
     SweepQueue queue,
     SweepStore store,
+    PausedPriorities pauses,
+    WorkerMetrics metrics,
     IOptions<WorkerOptions> options,
     ILogger<JobSweeper> logger) : BackgroundService
 {
@@ -35,6 +38,8 @@ internal sealed class JobSweeper(
             {
                 if (await queue.TryLeadSweepAsync(interval * 0.9))
                 {
+                    // First, so that jobs this sweep pushes back to a paused priority stay there.
+                    await RestorePausesAsync(stoppingToken);
                     await SweepAsync(stoppingToken);
                     if (await queue.TryLeadAuditAsync(options.Value.AuditInterval * 0.9))
                     {
@@ -51,6 +56,19 @@ internal sealed class JobSweeper(
         while (await WaitAsync(timer, stoppingToken));
     }
 
+    // On its own: a pause that cannot be copied (PostgreSQL down) must not stop recovery, nor the reverse.
+    private async Task RestorePausesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await pauses.RestoreAsync(cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Could not copy the paused priorities to Redis: {Error}", ex.Message);
+        }
+    }
+
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
         var fromDead = await replicas.RecoverFromDeadWorkersAsync();
@@ -59,7 +77,14 @@ internal sealed class JobSweeper(
         // The fast path: the oldest due jobs, against the set of ids Redis says it holds.
         var due = await store.DueJobsAsync(BatchSize, FreshJobGrace, cancellationToken);
         var missing = (await queue.MissingAsync(due.Select(r => r.JobId).ToList())).ToHashSet();
-        var pushed = await DeliverAsync(due.Where(r => missing.Contains(r.JobId)).ToList(), cancellationToken);
+        var lacking = due.Where(r => missing.Contains(r.JobId)).ToList();
+        var pushed = await DeliverAsync(lacking, cancellationToken);
+
+        metrics.RecordRescues(fromDead, WorkerMetrics.RescueCause.Crash);
+        metrics.RecordRescues(expired, WorkerMetrics.RescueCause.LeaseExpiry);
+        // A job already attempted is here by design (its retry is due, or its lapsed lease was just
+        // requeued); one never attempted is due past its grace and in no list: its push was lost.
+        metrics.RecordRescues(lacking.Count(r => r.Attempts == 0 && r.Message is not null), WorkerMetrics.RescueCause.LostPush);
 
         if (fromDead + expired + cancelled + pushed > 0)
         {
@@ -101,6 +126,8 @@ internal sealed class JobSweeper(
             pushed += await DeliverAsync(await store.StillDueAsync(chunk, cancellationToken), cancellationToken);
         }
 
+        // Every job found here was meant to be in Redis and is not.
+        metrics.RecordRescues(pushed, WorkerMetrics.RescueCause.LostPush);
         var level = pushed > 0 ? LogLevel.Warning : LogLevel.Debug;
         logger.Log(level,
             "Audit: pushed {Pushed} of {Due} queued, due job(s) that no ready list or live replica held ({Entries} entries; PostgreSQL {DatabaseMs:0} ms, Redis {RedisMs:0} ms, total {TotalMs:0} ms)",

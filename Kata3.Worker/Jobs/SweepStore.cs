@@ -5,7 +5,8 @@ using Npgsql;
 namespace Kata3.Worker.Jobs;
 
 /// <summary>A job row as a message to push, or why it cannot be one.</summary>
-internal readonly record struct JobRow(Guid JobId, string Status, JobMessage? Message, string? Unreadable);
+/// <param name="Attempts">Attempts made so far: 0 for a job no worker has claimed yet.</param>
+internal readonly record struct JobRow(Guid JobId, string Status, JobMessage? Message, string? Unreadable, int Attempts = 0);
 
 /// <summary>
 /// The recovery paths' questions to PostgreSQL, the source of truth for what must still run: the
@@ -13,8 +14,8 @@ internal readonly record struct JobRow(Guid JobId, string Status, JobMessage? Me
 /// </summary>
 internal sealed class SweepStore(NpgsqlDataSource dataSource)
 {
-    // The columns JobMessage.FromRow reads, then the status.
-    private const string RowColumns = $"{JobMessage.RowColumns}, status";
+    // The columns JobMessage.FromRow reads, then the status and attempts: what ReadRowsAsync reads.
+    internal const string RowColumns = $"{JobMessage.RowColumns}, status, attempts";
 
     /// <summary>
     /// Jobs whose worker stopped renewing the lease go back to queued (the attempt is abandoned);
@@ -182,7 +183,8 @@ internal sealed class SweepStore(NpgsqlDataSource dataSource)
         return (long)(await command.ExecuteScalarAsync(cancellationToken))! > 0;
     }
 
-    private static async Task<IReadOnlyList<JobRow>> ReadRowsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    /// <summary>The rows of a command that selects (or returns) <see cref="RowColumns"/>.</summary>
+    internal static async Task<IReadOnlyList<JobRow>> ReadRowsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         var rows = new List<JobRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -195,17 +197,17 @@ internal sealed class SweepStore(NpgsqlDataSource dataSource)
 
     private static JobRow ReadRow(DbDataReader row)
     {
-        var (jobId, status) = (row.GetGuid(0), row.GetString(6));
+        var (jobId, status, attempts) = (row.GetGuid(0), row.GetString(6), row.GetInt32(7));
         try
         {
             var message = JobMessage.FromRow(row);
             // A priority this worker does not know (a newer producer's) is still delivered, as normal:
             // pushed to a list no worker reads, the job would never run.
-            return new JobRow(jobId, status, JobPriority.IsValid(message.Priority) ? message : message with { Priority = JobPriority.Normal }, null);
+            return new JobRow(jobId, status, JobPriority.IsValid(message.Priority) ? message : message with { Priority = JobPriority.Normal }, null, attempts);
         }
         catch (Exception ex) when (ex is InvalidCastException or FormatException)
         {
-            return new JobRow(jobId, status, null, $"Its row cannot be read: {ex.Message}");
+            return new JobRow(jobId, status, null, $"Its row cannot be read: {ex.Message}", attempts);
         }
     }
 }

@@ -31,10 +31,21 @@ internal sealed class JobQueue(
 
     // Takes up to ARGV[1] jobs, high before normal before low, except that every 5th fetch looks
     // at normal first and every 10th at low first, so a flood of high jobs cannot starve the rest.
-    // With ARGV[2] > 0 it starts at most that many jobs per second across all replicas.
+    // With ARGV[2] > 0 it starts at most that many jobs per second across all replicas. A priority
+    // in the paused set (KEYS[7]; ARGV[3..5] name the lists' priorities) is not looked at: with
+    // everything paused it takes nothing, and the replica blocks on the signal list as when idle.
     // allow-oom: taking frees Redis, so it must work when Redis refuses new writes (see RedisScripts).
     private const string FetchScript = """
         #!lua flags=allow-oom
+        local open = {}
+        local any = false
+        for i = 1, 3 do
+          open[i] = redis.call('SISMEMBER', KEYS[7], ARGV[i + 2]) == 0
+          any = any or open[i]
+        end
+        if not any then
+          return {'jobs'}
+        end
         local wanted = tonumber(ARGV[1])
         local limit = tonumber(ARGV[2])
         if limit > 0 then
@@ -53,8 +64,10 @@ internal sealed class JobQueue(
           if n % 10 == 0 then order = {3, 2, 1} elseif n % 5 == 0 then order = {2, 3, 1} end
           local entry = false
           for _, i in ipairs(order) do
-            entry = redis.call('LMOVE', KEYS[i], KEYS[4], 'RIGHT', 'LEFT')
-            if entry then break end
+            if open[i] then
+              entry = redis.call('LMOVE', KEYS[i], KEYS[4], 'RIGHT', 'LEFT')
+              if entry then break end
+            end
           end
           if not entry then break end
           taken[#taken + 1] = entry
@@ -70,7 +83,7 @@ internal sealed class JobQueue(
     private readonly RedisKey[] _fetchKeys =
     [
         QueueKeys.ReadyFor(JobPriority.High), QueueKeys.ReadyFor(JobPriority.Normal), QueueKeys.ReadyFor(JobPriority.Low),
-        QueueKeys.Processing(identity.Id), QueueKeys.FetchCounter, QueueKeys.RateWindow,
+        QueueKeys.Processing(identity.Id), QueueKeys.FetchCounter, QueueKeys.RateWindow, QueueKeys.Paused,
     ];
 
     /// <summary>
@@ -98,7 +111,7 @@ internal sealed class JobQueue(
     private async Task<(IReadOnlyList<string> Entries, TimeSpan? Throttled)> TakeAsync(IDatabase db, int max)
     {
         var result = (RedisResult[])(await db.ScriptEvaluateAsync(FetchScript, _fetchKeys,
-            [max, options.Value.MaxJobsPerSecond]))!;
+            [max, options.Value.MaxJobsPerSecond, JobPriority.High, JobPriority.Normal, JobPriority.Low]))!;
         if ((string?)result[0] == "throttled")
         {
             return ([], TimeSpan.FromMilliseconds((long)result[1]));
