@@ -29,6 +29,7 @@ internal static class ApiExtensions
         builder.Services.AddSingleton<QueueControl>();
         builder.Services.AddSingleton<OrderCancellation>();
         builder.Services.AddSingleton<DemoOrders>();
+        builder.Services.AddHostedService<QueueGauges>();
 
         builder.Services.AddProblemDetails();
         builder.AddClientRateLimiting();

@@ -21,15 +21,10 @@ var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
     .WithFailureSimulation(settings.FailureSimulation)
     .WithTraceSampling(settings.TraceSampling)
     .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthEndpointPath)
-    .WithHttpCommand("/jobs/dead/retry", "Requeue dead jobs", commandName: "requeue-dead-jobs",
-        commandOptions: new HttpCommandOptions
-        {
-            Description = "Sends every dead job back to the queue with a fresh attempt budget.",
-            ConfirmationMessage = "Send every dead job back to the queue?",
-            IconName = "ArrowRepeatAll",
-            PrepareRequest = async context => context.Request.Headers.Authorization =
-                new(OperatorAccess.AuthorizationScheme, await operatorKey.Resource.GetValueAsync(context.CancellationToken)),
-        });
+    .WithJobsUiDashboardLink(builder.Configuration);
+
+// The queue on the dashboard: live counts, pause, resume, requeue, purge and demo orders.
+builder.AddJobsResource(api, operatorKey);
 
 builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)
     .WithKata3Infrastructure(infra)

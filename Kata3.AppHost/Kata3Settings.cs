@@ -74,3 +74,15 @@ internal static class TraceSamplingSetting
             : project.WithEnvironment("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
                 .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", ratio.ToString(CultureInfo.InvariantCulture));
 }
+
+internal static class JobsUiSetting
+{
+    /// <summary>
+    /// The jobs UI links each job to its trace on the dashboard, whose address only the AppHost
+    /// knows (its own first URL); without one the UI shows trace ids without links.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithJobsUiDashboardLink(this IResourceBuilder<ProjectResource> api, IConfiguration configuration) =>
+        configuration["ASPNETCORE_URLS"]?.Split(';', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() is { } dashboard
+            ? api.WithEnvironment("JobsUi__DashboardUrl", dashboard)
+            : api;
+}

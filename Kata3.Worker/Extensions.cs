@@ -41,6 +41,7 @@ internal static class WorkerExtensions
         // Hosted services stop in reverse order: the lease keeper outlives the consumer, so a job
         // being finished during shutdown keeps its lease to the end.
         builder.Services.AddHostedService<LeaseKeeper>();
+        builder.Services.AddHostedService<CancelListener>();
         builder.Services.AddHostedService<JobSweeper>();
         builder.Services.AddHostedService<RetentionService>();
         builder.Services.AddHostedService<JobConsumer>();

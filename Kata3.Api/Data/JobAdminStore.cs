@@ -63,7 +63,9 @@ internal sealed class JobAdminStore(NpgsqlDataSource dataSource, DatabasePools p
             WITH requeued AS (
                 UPDATE jobs
                 SET status = @queued, run_at = now(), retry_base = attempts, simulate_failures = 0,
-                    error = NULL, completed_at = NULL, updated_at = now()
+                    error = NULL, completed_at = NULL, updated_at = now(),
+                    -- A cancel asked for while it ran, before it died, is over: the new run must be claimable.
+                    cancel_requested_at = NULL
                 WHERE status = @dead AND (@job_id::uuid IS NULL OR id = @job_id)
                 RETURNING {JobMessage.RowColumns}
             ), orders_back AS (

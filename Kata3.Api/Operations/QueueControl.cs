@@ -1,7 +1,10 @@
+using Kata3.Contracts;
+using StackExchange.Redis;
+
 namespace Kata3.Api.Operations;
 
 /// <summary>Pausing and resuming the queue, per priority or whole. (Contract stub: issue 17 fills it in.)</summary>
-internal sealed class QueueControl
+internal sealed class QueueControl(IConnectionMultiplexer redis)
 {
     /// <summary>Pauses <paramref name="priority"/> (null: every priority); returns the paused priorities.</summary>
     public Task<IReadOnlyList<string>> PauseAsync(string? priority, CancellationToken cancellationToken) =>
@@ -12,5 +15,13 @@ internal sealed class QueueControl
         throw new NotImplementedException();
 
     /// <summary>Empties the poison list; returns how many entries it held.</summary>
-    public Task<long> PurgePoisonAsync() => throw new NotImplementedException();
+    public async Task<long> PurgePoisonAsync()
+    {
+        // Length and delete in one transaction, so an entry set aside in between is counted.
+        var purge = redis.GetDatabase().CreateTransaction();
+        var length = purge.ListLengthAsync(QueueKeys.Poison);
+        _ = purge.KeyDeleteAsync(QueueKeys.Poison);
+        await purge.ExecuteAsync();
+        return await length;
+    }
 }

@@ -19,4 +19,7 @@ public static class ResourceNames
     public const string DatabaseOwner = "kata3db-owner";
     public const string Api = "api";
     public const string Worker = "worker";
+
+    /// <summary>The queue itself, on the dashboard: live counts and the operators' commands.</summary>
+    public const string Jobs = "jobs";
 }

@@ -90,8 +90,8 @@ public sealed class DeadJobTests(RetryApp app, ITestOutputHelper output)
         var dead = await app.WaitForOrderAsync(accepted.OrderId, Timeout, "completed", "failed");
         Assert.True(dead.Job!.Status == "dead", dead.Describe());
 
-        // The "Requeue dead jobs" button on the api resource in the dashboard.
-        var result = await app.App.ResourceCommands.ExecuteCommandAsync(ResourceNames.Api, "requeue-dead-jobs")
+        // The "Requeue dead jobs" button on the jobs resource in the dashboard.
+        var result = await app.App.ResourceCommands.ExecuteCommandAsync(ResourceNames.Jobs, "requeue-dead-jobs")
             .WaitAsync(Kata3App.DefaultTimeout);
 
         Assert.True(result.Success, result.Message);

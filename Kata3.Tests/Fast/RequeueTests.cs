@@ -25,7 +25,7 @@ public sealed class RequeueTests(FastDatabase db)
         await db.LetLeaseLapseAsync(order.JobId);
         var sweep = new SweepStore(db.DataSource);
 
-        Assert.True(await sweep.RequeueExpiredLeasesAsync(limit: 1000, default) >= 1);
+        Assert.True((await sweep.RequeueExpiredLeasesAsync(limit: 1000, default)).Requeued >= 1);
 
         var job = (await db.DetailsAsync(order.OrderId)).Job!;
         Assert.Equal((JobStatus.Queued, 1), (job.Status, job.Attempts));

@@ -60,7 +60,8 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
                 .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", TelemetryEndpoint ?? "");
             if (TelemetryEndpoint is not null)
             {
-                resource.WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+                resource.WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+                    .WithEnvironment("OTEL_METRIC_EXPORT_INTERVAL", "1000");
             }
         }
         builder.Services.AddLogging(logging => logging
@@ -175,11 +176,14 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
         return last!;
     }
 
-    public async Task<long> CountRowsAsync(string table)
+    // Table names are fixed strings from the tests themselves.
+    public Task<long> CountRowsAsync(string table) => CountAsync($"SELECT count(*) FROM {table}");
+
+    /// <summary>The one whole number a query of the test's own answers (a count, an age in seconds).</summary>
+    public async Task<long> CountAsync(string sql)
     {
-        // Table names are fixed strings from the tests themselves.
-        await using var command = Database.CreateCommand($"SELECT count(*) FROM {table}");
-        return (long)(await command.ExecuteScalarAsync())!;
+        await using var command = Database.CreateCommand(sql);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 }
 

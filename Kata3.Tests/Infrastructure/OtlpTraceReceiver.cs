@@ -15,15 +15,19 @@ public sealed record ReceivedSpan(string TraceId, string SpanId, string? ParentS
     public enum SpanKind { Unspecified, Internal, Server, Client, Producer, Consumer }
 }
 
+/// <summary>One data point of a gauge or sum, as last exported, with its attributes as text.</summary>
+public sealed record ReceivedPoint(string Metric, IReadOnlyDictionary<string, string> Attributes, double Value);
+
 /// <summary>
-/// An OTLP/HTTP (protobuf) endpoint in the test process that keeps every span the app exports,
-/// standing in for the dashboard, which does not run in tests. Logs and metrics are accepted and
-/// dropped.
+/// An OTLP/HTTP (protobuf) endpoint in the test process that keeps every span the app exports and
+/// the latest point of each gauge and sum, standing in for the dashboard, which does not run in
+/// tests. Logs are accepted and dropped.
 /// </summary>
 public sealed class OtlpTraceReceiver : IDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly ConcurrentQueue<ReceivedSpan> _spans = new();
+    private readonly ConcurrentDictionary<string, ReceivedPoint> _points = new();
 
     public OtlpTraceReceiver()
     {
@@ -39,6 +43,12 @@ public sealed class OtlpTraceReceiver : IDisposable
     public IReadOnlyList<ReceivedSpan> SpansOf(string traceId) => [.. _spans.Where(s => s.TraceId == traceId)];
 
     public IReadOnlyList<ReceivedSpan> SpansNamed(string name) => [.. _spans.Where(s => s.Name == name)];
+
+    /// <summary>The latest points of a metric, one per set of attributes.</summary>
+    public IReadOnlyList<ReceivedPoint> PointsOf(string metric) => [.. _points.Values.Where(p => p.Metric == metric)];
+
+    /// <summary>Forgets every point received so far, so what follows is known to be fresh.</summary>
+    public void ClearPoints() => _points.Clear();
 
     public void Dispose() => _listener.Close();
 
@@ -64,6 +74,13 @@ public sealed class OtlpTraceReceiver : IDisposable
                     _spans.Enqueue(span);
                 }
             }
+            else if (context.Request.Url?.AbsolutePath == "/v1/metrics")
+            {
+                foreach (var point in OtlpProtobuf.ReadPoints(body.ToArray()))
+                {
+                    _points[point.Metric + "|" + string.Join(",", point.Attributes.OrderBy(a => a.Key))] = point;
+                }
+            }
             // An empty Export*ServiceResponse: everything accepted.
             context.Response.StatusCode = (int)HttpStatusCode.OK;
             context.Response.ContentType = "application/x-protobuf";
@@ -81,8 +98,9 @@ public sealed class OtlpTraceReceiver : IDisposable
 
 /// <summary>
 /// Just enough of the protobuf wire format to read the spans of an ExportTraceServiceRequest
-/// (resource_spans = 1 → scope_spans = 2 → spans = 2, each span's links = 13), so the tests need
-/// no generated OTLP types.
+/// (resource_spans = 1 → scope_spans = 2 → spans = 2, each span's links = 13) and the gauge and sum
+/// points of an ExportMetricsServiceRequest (resource_metrics = 1 → scope_metrics = 2 → metrics = 2,
+/// name = 1, gauge = 5 or sum = 7 → data_points = 1), so the tests need no generated OTLP types.
 /// </summary>
 internal static class OtlpProtobuf
 {
@@ -113,10 +131,41 @@ internal static class OtlpProtobuf
         return new ReceivedSpan(traceId, spanId, parent, name, kind, links);
     }
 
+    public static IEnumerable<ReceivedPoint> ReadPoints(byte[] request) =>
+        from resourceMetrics in Messages(request, 1)
+        from scopeMetrics in Messages(resourceMetrics, 2)
+        from metric in Messages(scopeMetrics, 2)
+        let name = Encoding.UTF8.GetString(Messages(metric, 1).FirstOrDefault().Span)
+        from data in Messages(metric, 5).Concat(Messages(metric, 7))
+        from point in Messages(data, 1)
+        select ReadPoint(name, point);
+
+    // NumberDataPoint: as_double = 4 (double), as_int = 6 (sfixed64), attributes = 7 (KeyValue:
+    // key = 1, value = 2 → AnyValue: string_value = 1, bool_value = 2, int_value = 3).
+    private static ReceivedPoint ReadPoint(string metric, ReadOnlyMemory<byte> point)
+    {
+        double value = 0;
+        var attributes = new Dictionary<string, string>();
+        foreach (var (number, raw, payload) in Fields(point))
+        {
+            switch (number)
+            {
+                case 4: value = BitConverter.Int64BitsToDouble((long)raw); break;
+                case 6: value = (long)raw; break;
+                case 7:
+                    var key = Encoding.UTF8.GetString(Messages(payload, 1).First().Span);
+                    var any = Fields(Messages(payload, 2).First()).First();
+                    attributes[key] = any.Number == 1 ? Encoding.UTF8.GetString(any.Payload.Span) : ((long)any.Value).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    break;
+            }
+        }
+        return new ReceivedPoint(metric, attributes, value);
+    }
+
     private static IEnumerable<ReadOnlyMemory<byte>> Messages(ReadOnlyMemory<byte> message, int fieldNumber) =>
         Fields(message).Where(f => f.Number == fieldNumber).Select(f => f.Payload);
 
-    // Every field of a message: its number, and its value (varint) or payload (length-delimited).
+    // Every field of a message: its number, and its value (varint, fixed64) or payload (length-delimited).
     private static IEnumerable<(int Number, ulong Value, ReadOnlyMemory<byte> Payload)> Fields(ReadOnlyMemory<byte> message)
     {
         var position = 0;
@@ -130,6 +179,7 @@ internal static class OtlpProtobuf
                     yield return (number, ReadVarint(message.Span, ref position), ReadOnlyMemory<byte>.Empty);
                     break;
                 case 1:
+                    yield return (number, System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(message.Span[position..]), ReadOnlyMemory<byte>.Empty);
                     position += 8;
                     break;
                 case 2:

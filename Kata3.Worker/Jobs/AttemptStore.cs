@@ -9,6 +9,9 @@ namespace Kata3.Worker.Jobs;
 /// <summary>A job this replica has claimed: which attempt it is, and what it was asked to simulate.</summary>
 internal sealed record ClaimedJob(int Attempt, int MaxAttempts, int SimulateFailures);
 
+/// <summary>A lease renewal's answer: the jobs still this replica's, and those of them an operator asked to cancel.</summary>
+internal sealed record LeaseRenewal(HashSet<Guid> Held, HashSet<Guid> CancelRequested);
+
 /// <summary>A claim's answer: the claimed job, or why not (the job is not claimable now, or PostgreSQL has no such job).</summary>
 internal readonly record struct Claim(ClaimedJob? Job, bool JobExists);
 
@@ -74,6 +77,8 @@ internal sealed class AttemptStore : IAsyncDisposable
                   AND CASE jobs.status WHEN @queued THEN jobs.run_at <= now()
                                        WHEN @processing THEN jobs.lease_expires_at < now()
                                        ELSE false END
+                  -- An operator's cancel is settled by the replica holding the job, or by the sweeper.
+                  AND jobs.cancel_requested_at IS NULL
                 RETURNING jobs.id, jobs.attempts, jobs.max_attempts, jobs.simulate_failures
             ), {AbandonLapsedAttempt("claimed", "claimed.attempts - 1")}, attempt AS (
                 INSERT INTO job_attempts (job_id, attempt, worker_id)
@@ -219,18 +224,24 @@ internal sealed class AttemptStore : IAsyncDisposable
         FinishAsync(jobId, attempt, JobStatus.Queued, AttemptOutcome.Interrupted, orderStatus: null,
             "The worker stopped before the job finished; handed back to the queue.", TimeSpan.Zero, cancellationToken);
 
+    /// <summary>Ends a running attempt at an operator's request: attempt, job and order cancelled.</summary>
+    public Task<bool> CancelAsync(Guid jobId, int attempt, CancellationToken cancellationToken) =>
+        FinishAsync(jobId, attempt, JobStatus.Cancelled, AttemptOutcome.Cancelled, OrderStatus.Cancelled,
+            Cancellation.JobError, TimeSpan.Zero, cancellationToken);
+
     /// <summary>
     /// Extends the leases this replica still holds: the job is processing under this replica and
-    /// this attempt, and its lease has not lapsed. Returns the jobs it holds; any other job in
-    /// hand is lost (taken over, requeued, or about to be) and its work must stop.
+    /// this attempt, and its lease has not lapsed. Returns the jobs it holds, and which of them an
+    /// operator asked to cancel (the fallback for a lost cancel message); any other job in hand is
+    /// lost (taken over, requeued, or about to be) and its work must stop.
     /// </summary>
-    public async Task<HashSet<Guid>> RenewLeasesAsync(IReadOnlyCollection<(Guid JobId, int Attempt)> jobs, TimeSpan lease,
+    public async Task<LeaseRenewal> RenewLeasesAsync(IReadOnlyCollection<(Guid JobId, int Attempt)> jobs, TimeSpan lease,
         CancellationToken cancellationToken)
     {
-        var held = new HashSet<Guid>();
+        var renewal = new LeaseRenewal([], []);
         if (jobs.Count == 0)
         {
-            return held;
+            return renewal;
         }
         await using var command = _dataSource.CreateCommand("""
             WITH input AS (
@@ -238,7 +249,8 @@ internal sealed class AttemptStore : IAsyncDisposable
             ), held AS (
                 -- A lapsed lease is lost even when nobody has taken the job yet: the sweeper may
                 -- requeue it at any moment, and a lease revived after that would be a second licence.
-                SELECT jobs.id FROM jobs JOIN input ON jobs.id = input.id
+                SELECT jobs.id, jobs.cancel_requested_at IS NOT NULL AS cancel_requested
+                FROM jobs JOIN input ON jobs.id = input.id
                 WHERE jobs.attempts = input.attempt AND jobs.worker_id = @worker_id
                   AND jobs.status = @processing AND jobs.lease_expires_at > now()
             ), renewed AS (
@@ -252,7 +264,7 @@ internal sealed class AttemptStore : IAsyncDisposable
                       AND jobs.status = @processing AND jobs.lease_expires_at > now()
                     FOR UPDATE OF jobs SKIP LOCKED)
             )
-            SELECT id FROM held
+            SELECT id, cancel_requested FROM held
             """);
         command.Parameters.AddWithValue("job_ids", jobs.Select(j => j.JobId).ToArray());
         command.Parameters.AddWithValue("attempts", jobs.Select(j => j.Attempt).ToArray());
@@ -262,23 +274,29 @@ internal sealed class AttemptStore : IAsyncDisposable
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            held.Add(reader.GetGuid(0));
+            renewal.Held.Add(reader.GetGuid(0));
+            if (reader.GetBoolean(1))
+            {
+                renewal.CancelRequested.Add(reader.GetGuid(0));
+            }
         }
-        return held;
+        return renewal;
     }
 
-    // A failed or released attempt; completions go through the batched CompleteBatchAsync.
+    // A failed, released or cancelled attempt; completions go through the batched CompleteBatchAsync.
+    // A job an operator asked to cancel is not queued again (no claim would take it): it ends cancelled.
     private async Task<bool> FinishAsync(Guid jobId, int attempt, string jobStatus, string outcome, string? orderStatus,
         string? error, TimeSpan retryDelay, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand("""
             WITH job AS (
                 UPDATE jobs
-                SET status = @job_status, error = @error, lease_expires_at = NULL, updated_at = now(),
-                    run_at = now() + @retry_delay,
-                    completed_at = CASE WHEN @job_status = @dead THEN now() END
+                SET status = CASE WHEN @job_status = @queued AND cancel_requested_at IS NOT NULL THEN @cancelled ELSE @job_status END,
+                    error = CASE WHEN @job_status = @queued AND cancel_requested_at IS NOT NULL THEN @cancelled_error ELSE @error END,
+                    lease_expires_at = NULL, updated_at = now(), run_at = now() + @retry_delay,
+                    completed_at = CASE WHEN @job_status <> @queued OR cancel_requested_at IS NOT NULL THEN now() END
                 WHERE id = @job_id AND status = @processing AND attempts = @attempt AND worker_id = @worker_id
-                RETURNING id, order_id
+                RETURNING id, order_id, status
             ), attempt AS (
                 UPDATE job_attempts
                 SET finished_at = now(), outcome = @outcome, error = @error
@@ -286,9 +304,9 @@ internal sealed class AttemptStore : IAsyncDisposable
                 WHERE job_attempts.job_id = job.id AND job_attempts.attempt = @attempt
             ), finished_order AS (
                 UPDATE orders
-                SET status = @order_status, updated_at = now()
+                SET status = CASE WHEN job.status = @cancelled THEN @order_cancelled ELSE @order_status END, updated_at = now()
                 FROM job
-                WHERE @order_status IS NOT NULL AND orders.id = job.order_id AND orders.status = @pending
+                WHERE (@order_status IS NOT NULL OR job.status = @cancelled) AND orders.id = job.order_id AND orders.status = @pending
             )
             SELECT count(*) FROM job
             """);
@@ -301,7 +319,10 @@ internal sealed class AttemptStore : IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<string?>("error", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = StorableText.From(error, MaxErrorLength) });
         command.Parameters.AddWithValue("retry_delay", retryDelay);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
-        command.Parameters.AddWithValue("dead", JobStatus.Dead);
+        command.Parameters.AddWithValue("queued", JobStatus.Queued);
+        command.Parameters.AddWithValue("cancelled", JobStatus.Cancelled);
+        command.Parameters.AddWithValue("cancelled_error", Cancellation.JobError);
+        command.Parameters.AddWithValue("order_cancelled", OrderStatus.Cancelled);
         command.Parameters.AddWithValue("pending", OrderStatus.Pending);
 
         return (long)(await command.ExecuteScalarAsync(cancellationToken))! > 0;

@@ -27,15 +27,31 @@ internal sealed class InHandJobs
     /// <summary>Forgets this attempt (and not a later one of the same job that replaced it).</summary>
     public void Remove(HeldJob job) => _jobs.TryRemove(new KeyValuePair<Guid, HeldJob>(job.JobId, job));
 
+    /// <summary>Asks the attempt in hand of this job, if any, to stop at an operator's request; false when none is here.</summary>
+    public bool Cancel(Guid jobId)
+    {
+        if (!_jobs.TryGetValue(jobId, out var job))
+        {
+            return false;
+        }
+        job.MarkCancelled();
+        return true;
+    }
+
     public HeldJob[] Snapshot() => [.. _jobs.Values];
 
     public Guid[] JobIds() => [.. _jobs.Keys];
 }
 
-/// <summary>One claimed attempt in hand; <see cref="Lost"/> fires when its lease turns out to be no longer ours.</summary>
+/// <summary>
+/// One claimed attempt in hand. Two reasons to stop its work, kept apart because they end it
+/// differently: <see cref="Lost"/> (its lease is no longer ours: record nothing) and
+/// <see cref="Cancelled"/> (an operator cancelled it: record the cancel).
+/// </summary>
 internal sealed class HeldJob(Guid jobId, int attempt) : IDisposable
 {
     private readonly CancellationTokenSource _lost = new();
+    private readonly CancellationTokenSource _cancelled = new();
 
     public Guid JobId => jobId;
 
@@ -43,12 +59,19 @@ internal sealed class HeldJob(Guid jobId, int attempt) : IDisposable
 
     public CancellationToken Lost => _lost.Token;
 
-    /// <summary>Cancels the attempt's work. Its callbacks run on the thread pool, not on the lease keeper.</summary>
-    public void MarkLost()
+    public CancellationToken Cancelled => _cancelled.Token;
+
+    /// <summary>Cancels the attempt's work. Its callbacks run on the thread pool, not on the caller.</summary>
+    public void MarkLost() => Cancel(_lost);
+
+    /// <summary>Stops the attempt's work at an operator's request, likewise off the caller's thread.</summary>
+    public void MarkCancelled() => Cancel(_cancelled);
+
+    private static void Cancel(CancellationTokenSource source)
     {
         try
         {
-            _ = _lost.CancelAsync();
+            _ = source.CancelAsync();
         }
         catch (ObjectDisposedException)
         {
@@ -56,5 +79,9 @@ internal sealed class HeldJob(Guid jobId, int attempt) : IDisposable
         }
     }
 
-    public void Dispose() => _lost.Dispose();
+    public void Dispose()
+    {
+        _lost.Dispose();
+        _cancelled.Dispose();
+    }
 }

@@ -73,7 +73,7 @@ internal sealed class JobExecutor(
         }
         else if (claim is null)
         {
-            // Finished, leased by a live replica, or waiting for its retry: a duplicate delivery.
+            // Finished or cancelled, leased by a live replica, or waiting for its retry: a duplicate delivery.
             logger.LogInformation("Job {JobId} is not claimable now; skipping this delivery", message.JobId);
             await queue.AcknowledgeAsync(entry, message.JobId);
         }
@@ -124,6 +124,7 @@ internal sealed class JobExecutor(
                 outcome = await WorkAsync(claim, held, abort) switch
                 {
                     LostLease => Lose(message, claim),
+                    CancelledByOperator => await CancelAsync(message, claim, activity, abort),
                     null => await CompleteAsync(message, claim, activity, abort),
                     var failure => await FailAsync(message, claim, failure, activity, abort),
                 };
@@ -148,13 +149,13 @@ internal sealed class JobExecutor(
     }
 
     /// <summary>
-    /// Runs the work under the attempt's limits: the stop's abort (thrown), a lost lease and the
-    /// job timeout (returned). Null when the work succeeded, else why it did not.
+    /// Runs the work under the attempt's limits: the stop's abort (thrown), a lost lease, an
+    /// operator's cancel and the job timeout (returned). Null when the work succeeded, else why it did not.
     /// </summary>
     private async Task<Exception?> WorkAsync(ClaimedJob claim, HeldJob held, CancellationToken abort)
     {
         var timeout = options.Value.JobTimeout;
-        using var work = CancellationTokenSource.CreateLinkedTokenSource(abort, held.Lost);
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(abort, held.Lost, held.Cancelled);
         work.CancelAfter(timeout);
         try
         {
@@ -169,8 +170,9 @@ internal sealed class JobExecutor(
         }
         catch (OperationCanceledException) when (work.IsCancellationRequested && !abort.IsCancellationRequested)
         {
-            return held.Lost.IsCancellationRequested
-                ? new LostLease()
+            // A lost lease first: then nothing of this attempt is ours to record, not even a cancel.
+            return held.Lost.IsCancellationRequested ? new LostLease()
+                : held.Cancelled.IsCancellationRequested ? new CancelledByOperator()
                 : new JobTimedOutException(timeout);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
@@ -185,6 +187,29 @@ internal sealed class JobExecutor(
         logger.LogWarning("Lost job {JobId} attempt {Attempt}: its lease is no longer this replica's; cancelled its work and recorded nothing",
             message.JobId, claim.Attempt);
         return Lost;
+    }
+
+    /// <summary>Records an attempt stopped at an operator's request: attempt, job and order cancelled.</summary>
+    private async Task<string> CancelAsync(JobMessage message, ClaimedJob claim, Activity? activity, CancellationToken abort)
+    {
+        activity?.AddEvent(new ActivityEvent("cancelled by an operator"));
+        var written = await RecordAsync(ct => store.CancelAsync(message.JobId, claim.Attempt, ct), abort);
+        if (written.Refusal is { } refusal)
+        {
+            // The request stays in PostgreSQL (cancel_requested_at): once the lease lapses the sweeper ends the job cancelled.
+            logger.LogError(refusal, "Gave up recording the cancel of job {JobId} attempt {Attempt}: PostgreSQL refused it; the job is left to its lease",
+                message.JobId, claim.Attempt);
+            return Unrecorded;
+        }
+        if (!written.Recorded)
+        {
+            logger.LogWarning("Job {JobId} attempt {Attempt} lost its claim before its cancel was recorded", message.JobId, claim.Attempt);
+            return Superseded;
+        }
+        metrics.RecordCancelled();
+        logger.LogInformation("Cancelled job {JobId} for order {OrderId} at an operator's request (attempt {Attempt})",
+            message.JobId, message.OrderId, claim.Attempt);
+        return AttemptOutcome.Cancelled;
     }
 
     private async Task<string> CompleteAsync(JobMessage message, ClaimedJob claim, Activity? activity, CancellationToken abort)
@@ -290,4 +315,7 @@ internal sealed class JobExecutor(
 
     /// <summary>The work stopped because the lease was lost: no outcome of this attempt is recorded.</summary>
     private sealed class LostLease() : Exception("The lease was lost.");
+
+    /// <summary>The work stopped because an operator cancelled the job: the attempt, job and order end cancelled.</summary>
+    private sealed class CancelledByOperator() : Exception(Cancellation.JobError);
 }

@@ -54,18 +54,18 @@ internal sealed class JobSweeper(
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
         var fromDead = await replicas.RecoverFromDeadWorkersAsync();
-        var expired = await store.RequeueExpiredLeasesAsync(BatchSize, cancellationToken);
+        var (expired, cancelled) = await store.RequeueExpiredLeasesAsync(BatchSize, cancellationToken);
 
         // The fast path: the oldest due jobs, against the set of ids Redis says it holds.
         var due = await store.DueJobsAsync(BatchSize, FreshJobGrace, cancellationToken);
         var missing = (await queue.MissingAsync(due.Select(r => r.JobId).ToList())).ToHashSet();
         var pushed = await DeliverAsync(due.Where(r => missing.Contains(r.JobId)).ToList(), cancellationToken);
 
-        if (fromDead + expired + pushed > 0)
+        if (fromDead + expired + cancelled + pushed > 0)
         {
             logger.LogWarning(
-                "Sweep: returned {FromDead} job(s) held by vanished replicas, requeued {Expired} expired lease(s), pushed {Pushed} due job(s) Redis lacked",
-                fromDead, expired, pushed);
+                "Sweep: returned {FromDead} job(s) held by vanished replicas, requeued {Expired} expired lease(s), cancelled {Cancelled} whose cancel was asked for, pushed {Pushed} due job(s) Redis lacked",
+                fromDead, expired, cancelled, pushed);
         }
     }
 

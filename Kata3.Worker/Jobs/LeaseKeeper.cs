@@ -62,7 +62,8 @@ internal sealed class LeaseKeeper(
 
     /// <summary>
     /// Renews the leases of the jobs in hand; a job whose lease is no longer this attempt's has its
-    /// work cancelled, so a replica that was frozen or cut off past its lease stops at once.
+    /// work cancelled, so a replica that was frozen or cut off past its lease stops at once; and a
+    /// job an operator asked to cancel is stopped.
     /// </summary>
     private async Task RenewLeasesAsync(CancellationToken stoppingToken)
     {
@@ -76,10 +77,15 @@ internal sealed class LeaseKeeper(
         timeout.CancelAfter(options.Value.LeaseDuration);
         try
         {
-            var held = await store.RenewLeasesAsync([.. jobs.Select(j => (j.JobId, j.Attempt))], options.Value.LeaseDuration, timeout.Token);
-            foreach (var job in jobs.Where(j => !held.Contains(j.JobId)))
+            var renewal = await store.RenewLeasesAsync([.. jobs.Select(j => (j.JobId, j.Attempt))], options.Value.LeaseDuration, timeout.Token);
+            foreach (var job in jobs.Where(j => !renewal.Held.Contains(j.JobId)))
             {
                 job.MarkLost();
+            }
+            // Cancels whose pub/sub message this replica missed (sent while it was disconnected).
+            foreach (var job in jobs.Where(j => renewal.CancelRequested.Contains(j.JobId)))
+            {
+                job.MarkCancelled();
             }
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

@@ -16,28 +16,44 @@ internal sealed class SweepStore(NpgsqlDataSource dataSource)
     // The columns JobMessage.FromRow reads, then the status.
     private const string RowColumns = $"{JobMessage.RowColumns}, status";
 
-    /// <summary>Jobs whose worker stopped renewing the lease go back to queued (the attempt is abandoned).</summary>
-    public async Task<int> RequeueExpiredLeasesAsync(int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Jobs whose worker stopped renewing the lease go back to queued (the attempt is abandoned);
+    /// one an operator asked to cancel ends cancelled instead, with its order. Returns how many of each.
+    /// </summary>
+    public async Task<(int Requeued, int Cancelled)> RequeueExpiredLeasesAsync(int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
             WITH expired AS (
-                SELECT id FROM jobs
+                SELECT id, cancel_requested_at IS NOT NULL AS cancel FROM jobs
                 WHERE status = @processing AND lease_expires_at < now()
                 ORDER BY lease_expires_at
                 LIMIT @limit
                 FOR UPDATE SKIP LOCKED
             ), requeued AS (
-                UPDATE jobs SET status = @queued, run_at = now(), lease_expires_at = NULL, updated_at = now()
+                UPDATE jobs
+                SET status = CASE WHEN expired.cancel THEN @cancelled ELSE @queued END,
+                    error = CASE WHEN expired.cancel THEN @cancelled_error ELSE jobs.error END,
+                    completed_at = CASE WHEN expired.cancel THEN now() END,
+                    run_at = now(), lease_expires_at = NULL, updated_at = now()
                 FROM expired WHERE jobs.id = expired.id
-                RETURNING jobs.id, jobs.attempts
-            ), {AttemptStore.AbandonLapsedAttempt("requeued", "requeued.attempts")}
-            SELECT count(*) FROM requeued
+                RETURNING jobs.id, jobs.attempts, jobs.order_id, expired.cancel
+            ), {AttemptStore.AbandonLapsedAttempt("requeued", "requeued.attempts")}, cancelled_order AS (
+                UPDATE orders SET status = @order_cancelled, updated_at = now()
+                FROM requeued WHERE requeued.cancel AND orders.id = requeued.order_id AND orders.status = @pending
+            )
+            SELECT count(*) FILTER (WHERE NOT cancel), count(*) FILTER (WHERE cancel) FROM requeued
             """);
         command.Parameters.AddWithValue("limit", limit);
         command.Parameters.AddWithValue("processing", JobStatus.Processing);
         command.Parameters.AddWithValue("queued", JobStatus.Queued);
+        command.Parameters.AddWithValue("cancelled", JobStatus.Cancelled);
+        command.Parameters.AddWithValue("cancelled_error", Cancellation.JobError);
+        command.Parameters.AddWithValue("order_cancelled", OrderStatus.Cancelled);
+        command.Parameters.AddWithValue("pending", OrderStatus.Pending);
         command.Parameters.AddWithValue("abandoned", AttemptOutcome.Abandoned);
-        return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return ((int)reader.GetInt64(0), (int)reader.GetInt64(1));
     }
 
     /// <summary>

@@ -8,6 +8,7 @@ internal sealed class WorkerMetrics
     private readonly Histogram<double> _queueLatency;
     private readonly Histogram<double> _processingDuration;
     private readonly Counter<long> _processed;
+    private readonly Counter<long> _cancelled;
 
     public WorkerMetrics(IMeterFactory meterFactory)
     {
@@ -18,6 +19,8 @@ internal sealed class WorkerMetrics
             description: "Time a worker spent on one job attempt, recording its outcome included.");
         _processed = meter.CreateCounter<long>("kata3.job.processed", unit: "{job}",
             description: "Job attempts finished, by outcome.");
+        _cancelled = meter.CreateCounter<long>("kata3.job.cancelled", unit: "{job}",
+            description: "Running jobs stopped at an operator's request (those not yet started are cancelled by the API).");
     }
 
     public void RecordQueueLatency(TimeSpan latency) => _queueLatency.Record(Math.Max(0, latency.TotalSeconds));
@@ -28,4 +31,6 @@ internal sealed class WorkerMetrics
         _processingDuration.Record(duration.TotalSeconds, tag);
         _processed.Add(1, tag);
     }
+
+    public void RecordCancelled() => _cancelled.Add(1);
 }

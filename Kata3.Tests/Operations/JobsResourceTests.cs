@@ -1,0 +1,80 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Kata3.Contracts;
+using Kata3.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Kata3.Tests.Operations;
+
+/// <summary>The queue's resource on the dashboard: its state and counts, and its commands through the AppHost.</summary>
+public sealed class JobsResourceTests(JobsResourceApp app, ITestOutputHelper output) : IClassFixture<JobsResourceApp>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task ResourceShowsTheQueueRunningWithTheDatabasesCounts()
+    {
+        var dead = await app.PostAcceptedOrderAsync(OrderRequests.Order("resource-dead"), (FailureSimulationOptions.HeaderName, FailureSimulationOptions.PermanentValue));
+        await app.WaitForOrderAsync(dead.OrderId, Timeout, "failed");
+        var deadCount = await app.CountAsync("SELECT count(*) FROM jobs WHERE status = 'dead'");
+
+        var snapshot = await WaitForSnapshotAsync(s => s.State?.Text == "Running" && Property(s, "jobs.dead") == deadCount.ToString());
+        output.WriteLine(string.Join(", ", snapshot.Properties.Select(p => $"{p.Name}={p.Value}")));
+        Assert.Equal("1", Property(snapshot, "jobs.replicas"));
+        Assert.Equal("none", Property(snapshot, "jobs.paused"));
+        Assert.All(JobPriority.All, p => Assert.NotNull(Property(snapshot, $"jobs.ready.{p}")));
+    }
+
+    [Fact]
+    public async Task DemoOrdersCommandEnqueuesTheGivenNumberOfOrdersThatComplete()
+    {
+        await WaitForSnapshotAsync(s => s.State?.Text == "Running");
+        var before = await app.CountAsync("SELECT count(*) FROM orders WHERE status = 'completed'");
+
+        var result = await app.App.ResourceCommands.ExecuteCommandAsync(ResourceNames.Jobs, "enqueue-demo-orders",
+            new InteractionInputCollection([new InteractionInput { Name = "count", InputType = InputType.Number, Value = "3" }]))
+            .WaitAsync(Kata3App.DefaultTimeout);
+
+        Assert.True(result.Success, result.Message);
+        await Eventually.Async(async () => await app.CountAsync("SELECT count(*) FROM orders WHERE status = 'completed'") == before + 3,
+            Timeout, () => "the three demo orders did not complete");
+    }
+
+    [Fact]
+    public async Task PurgePoisonCommandEmptiesThePoisonList()
+    {
+        await WaitForSnapshotAsync(s => s.State?.Text == "Running");
+        await app.Redis.ListLeftPushAsync(QueueKeys.Poison, ["{\"reason\":\"test\",\"entry\":\"a\"}", "{\"reason\":\"test\",\"entry\":\"b\"}"]);
+        await WaitForSnapshotAsync(s => Property(s, "jobs.poison") == "2");
+
+        var result = await app.App.ResourceCommands.ExecuteCommandAsync(ResourceNames.Jobs, "purge-poison").WaitAsync(Kata3App.DefaultTimeout);
+
+        Assert.True(result.Success, result.Message);
+        Assert.Equal(0, await app.Redis.ListLengthAsync(QueueKeys.Poison));
+        await WaitForSnapshotAsync(s => Property(s, "jobs.poison") == "0");
+    }
+
+    private async Task<CustomResourceSnapshot> WaitForSnapshotAsync(Func<CustomResourceSnapshot, bool> predicate)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        CustomResourceSnapshot? last = null;
+        try
+        {
+            var e = await app.App.ResourceNotifications.WaitForResourceAsync(ResourceNames.Jobs, e =>
+            {
+                last = e.Snapshot;
+                return predicate(e.Snapshot);
+            }, cts.Token);
+            return e.Snapshot;
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"The jobs resource never showed the expected state; last: {last?.State?.Text} "
+                + string.Join(", ", last?.Properties.Select(p => $"{p.Name}={p.Value}") ?? []));
+            throw;
+        }
+    }
+
+    private static string? Property(CustomResourceSnapshot snapshot, string name) =>
+        snapshot.Properties.FirstOrDefault(p => p.Name == name)?.Value?.ToString();
+}
