@@ -1,17 +1,20 @@
 using Kata3.Contracts;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Kata3.Tests.Infrastructure;
 using Microsoft.Playwright;
 
 namespace Kata3.Tests.JobsUi;
 
-/// <summary>
-/// One replica and short jobs, the jobs UI linking traces to a (pretend) dashboard, and one headless
-/// Chromium for the whole class.
-/// </summary>
-public sealed class JobsUiApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300),
-    $"--Kata3:Api:JobsUi:DashboardUrl={DashboardUrl}"), IAsyncLifetime
+/// <summary>One replica and short jobs, and one headless Chromium for the whole class.</summary>
+public sealed class JobsUiApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300)), IAsyncLifetime
 {
-    public const string DashboardUrl = "http://dashboard.test:18888";
+    /// <summary>
+    /// The dashboard address the AppHost gives the UI for trace links: its own first URL (the
+    /// testing builder sets one, though no dashboard runs).
+    /// </summary>
+    public string? DashboardUrl => App.Services.GetRequiredService<IConfiguration>()["ASPNETCORE_URLS"]?
+        .Split(';', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.TrimEnd('/');
 
     private Browser? _browser;
 

@@ -78,6 +78,12 @@ public sealed class JobsUiTests(JobsUiApp app, ITestOutputHelper output) : IClas
             return mismatch == "" && await page.Locator("#count-total").InnerTextAsync() == database.Values.Sum().ToString("N0");
         }, Timeout, () => mismatch);
         Assert.NotEqual("0", await page.Locator("#count-completed-high").InnerTextAsync());
+
+        // The live part: the one replica, alive, and a row per minute of throughput.
+        var replica = page.Locator("#replicas tbody tr");
+        Assert.Equal(1, await replica.CountAsync());
+        Assert.Equal("alive", await replica.Locator(".badge").InnerTextAsync());
+        Assert.Equal(Kata3.Api.JobsUi.Pages.IndexModel.ThroughputMinutes, await page.Locator("#throughput tbody tr").CountAsync());
     }
 
     [Fact]
@@ -126,11 +132,53 @@ public sealed class JobsUiTests(JobsUiApp app, ITestOutputHelper output) : IClas
         var errors = await page.Locator("#attempts tbody tr td.error").AllInnerTextsAsync();
         Assert.False(string.IsNullOrWhiteSpace(errors[0]), "the dead attempt shows its error");
         Assert.NotNull(accepted.TraceId);
-        Assert.Equal($"{JobsUiApp.DashboardUrl}/traces/detail/{accepted.TraceId}",
+        Assert.NotNull(app.DashboardUrl);
+        Assert.Equal($"{app.DashboardUrl}/traces/detail/{accepted.TraceId}",
             await page.Locator("#trace-link").GetAttributeAsync("href"));
 
         var missing = await page.GotoAsync($"/ui/jobs/{Guid.NewGuid()}");
         Assert.Equal(404, missing!.Status);
+    }
+
+    [Fact]
+    public async Task RunningJobIsCancelledFromItsPage()
+    {
+        // "hang": the attempt runs until something cancels it.
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("ui-cancel"),
+            (FailureSimulationOptions.HeaderName, FailureSimulationOptions.HangValue));
+        await Eventually.Async(async () => (await app.GetOrderAsync(accepted.OrderId)).Job!.Status == JobStatus.Processing,
+            Timeout, () => $"job {accepted.JobId} never started");
+        var page = await app.SignedInPageAsync();
+        await page.GotoAsync($"/ui/jobs?status={JobStatus.Processing}");
+        Assert.Equal(1, await page.Locator($"#job-{accepted.JobId}").CountAsync());
+
+        await page.GotoAsync($"/ui/jobs/{accepted.JobId}");
+        Assert.Equal(JobStatus.Processing, await page.Locator("#job-status").InnerTextAsync());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel this order" }).ClickAsync();
+        Assert.Contains("asked to stop it", await page.GetByRole(AriaRole.Status).First.InnerTextAsync());
+
+        await app.WaitForOrderAsync(accepted.OrderId, Timeout, OrderStatus.Cancelled);
+        await page.ReloadAsync();
+        Assert.Equal(JobStatus.Cancelled, await page.Locator("#job-status").InnerTextAsync());
+        Assert.Equal(AttemptOutcome.Cancelled, await page.Locator("#attempts tbody tr .badge").Last.InnerTextAsync());
+        Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { Name = "Cancel this order" }).CountAsync());
+    }
+
+    [Fact(Skip = "QueueControl.PauseAsync/ResumeAsync are stubs until the pause branch (ops-worker) is merged")]
+    public async Task PauseAndResumeButtonsChangeTheRecordedPauses()
+    {
+        var page = await app.SignedInPageAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Pause low" }).ClickAsync();
+        Assert.Equal("paused", await page.Locator("#state-low").InnerTextAsync());
+        Assert.Equal(["low"], await PausedAsync());
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Pause the whole queue" }).ClickAsync();
+        Assert.Contains("The whole queue is paused.", await page.GetByRole(AriaRole.Status).First.InnerTextAsync());
+        Assert.Equal(JobPriority.All, await PausedAsync());
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Resume the whole queue" }).ClickAsync();
+        Assert.Equal("running", await page.Locator("#state-low").InnerTextAsync());
+        Assert.Empty(await PausedAsync());
     }
 
     [Fact]
@@ -229,6 +277,15 @@ public sealed class JobsUiTests(JobsUiApp app, ITestOutputHelper output) : IClas
         var dead = await app.WaitForOrderAsync(accepted.OrderId, Timeout, "failed", "completed");
         Assert.True(dead.Job!.Status == JobStatus.Dead, dead.Describe());
         return accepted;
+    }
+
+    private async Task<IReadOnlyList<string>> PausedAsync()
+    {
+        await using var command = app.Database.CreateCommand("SELECT priority FROM queue_pauses");
+        await using var reader = await command.ExecuteReaderAsync();
+        var paused = new List<string>();
+        while (await reader.ReadAsync()) paused.Add(reader.GetString(0));
+        return [.. JobPriority.All.Where(paused.Contains)];
     }
 
     private async Task<Dictionary<(string, string), long>> CountsAsync()
