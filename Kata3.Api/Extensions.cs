@@ -1,5 +1,6 @@
 using Kata3.Api.Data;
 using Kata3.Api.Intake;
+using Kata3.Api.JobsUi;
 using Kata3.Api.Operations;
 using Kata3.Api.Queue;
 using Kata3.Contracts;
@@ -33,6 +34,7 @@ internal static class ApiExtensions
         builder.Services.AddProblemDetails();
         builder.AddClientRateLimiting();
         builder.AddOperatorAuthentication();
+        builder.AddJobsUi();
         builder.AddHttpHardening();
         builder.Services.AddExceptionHandler<InfrastructureExceptionHandler>();
         builder.Services.AddOpenApi();

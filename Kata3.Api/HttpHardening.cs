@@ -1,4 +1,5 @@
 using System.Net;
+using Kata3.Api.JobsUi;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using IPNetwork = System.Net.IPNetwork;
@@ -61,7 +62,10 @@ internal static class HttpHardening
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";
                 headers["Referrer-Policy"] = "no-referrer";
-                headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
+                // The jobs UI needs its stylesheet and its forms; everything else stays closed.
+                headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments(JobsUiPaths.Root)
+                    ? JobsUiPaths.ContentSecurityPolicy
+                    : "default-src 'none'; frame-ancestors 'none'";
                 headers["Cross-Origin-Resource-Policy"] = "same-origin";
                 return Task.CompletedTask;
             });

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
+using Kata3.Api.JobsUi;
 using Kata3.Contracts;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -55,13 +56,15 @@ internal sealed class OperatorKeyHandler(
         });
     }
 
-    private static bool KeysMatch(string presented, string expected) =>
+    internal static bool KeysMatch(string presented, string expected) =>
         CryptographicOperations.FixedTimeEquals(
             SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }
 
 internal static class OperatorAuthentication
 {
+    private const string KeyOrCookieScheme = "OperatorKeyOrCookie";
+
     /// <summary>
     /// The operator scheme and policy: every route that reads other people's data or changes the
     /// queue requires <see cref="OperatorAccess.Policy"/>.
@@ -76,10 +79,19 @@ internal static class OperatorAuthentication
         }
 
         builder.Services.AddAuthentication(OperatorAccess.Scheme)
-            .AddScheme<OperatorKeyOptions, OperatorKeyHandler>(OperatorAccess.Scheme, options => options.Key = key);
+            .AddScheme<OperatorKeyOptions, OperatorKeyHandler>(OperatorAccess.Scheme, options => options.Key = key)
+            .AddOperatorCookie()
+            // The jobs UI's cookie counts under /ui only, where every form carries an antiforgery
+            // token; the JSON routes keep wanting the header, so no cross-site form can drive them
+            // and an anonymous call still gets 401, not a redirect to the login page.
+            .AddPolicyScheme(KeyOrCookieScheme, "Operator key, or the jobs UI's cookie under /ui", options =>
+                options.ForwardDefaultSelector = context =>
+                    context.Request.Path.StartsWithSegments(JobsUiPaths.Root) && context.Request.Headers.Authorization.Count == 0
+                        ? OperatorCookie.Scheme
+                        : OperatorAccess.Scheme);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(OperatorAccess.Policy, policy => policy
-                .AddAuthenticationSchemes(OperatorAccess.Scheme)
+                .AddAuthenticationSchemes(KeyOrCookieScheme)
                 .RequireRole(OperatorAccess.Policy));
         return builder;
     }

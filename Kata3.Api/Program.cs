@@ -1,6 +1,7 @@
 using Kata3;
 using Kata3.Api;
 using Kata3.Api.Apis;
+using Kata3.Api.JobsUi;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -22,5 +23,6 @@ app.MapOpenApiWhereEnabled();
 app.MapOrdersApi();
 app.MapJobsApi();
 app.MapOperationsApi();
+app.MapJobsUi();
 
 app.Run();

@@ -28,17 +28,19 @@ internal static class JobsApi
     }
 
     /// <summary>
-    /// A page of jobs in one status. Pages are keyset-paginated: pass the previous page's
+    /// A page of jobs in one status, of one priority or all. Pages are keyset-paginated: pass the previous page's
     /// <c>next</c> as <c>after</c>; a page costs the same at any depth.
     /// </summary>
     public static async Task<Results<Ok<JobPage>, ValidationProblem>> ListJobsAsync(
         JobAdminStore jobs, CancellationToken cancellationToken,
-        string? status = null, string? limit = null, string? after = null, string? page = null, string? pageSize = null)
+        string? status = null, string? priority = null, string? limit = null, string? after = null, string? page = null, string? pageSize = null)
     {
         var errors = new Dictionary<string, string[]>();
         status ??= JobStatus.Dead;
         if (!JobStatus.All.Contains(status))
             errors["status"] = [$"'status' must be one of {string.Join(", ", JobStatus.All)}."];
+        if (priority is not null && !JobPriority.IsValid(priority))
+            errors["priority"] = [$"'priority' must be one of {string.Join(", ", JobPriority.All)}, or absent for every priority."];
         var size = DefaultPageSize;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size)
                                   || size is < 1 or > MaxPageSize))
@@ -60,7 +62,7 @@ internal static class JobsApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        return TypedResults.Ok(await jobs.ListAsync(status, size, cursor, cancellationToken));
+        return TypedResults.Ok(await jobs.ListAsync(status, priority, size, cursor, cancellationToken));
     }
 
     public static async Task<Results<Accepted<JobRequeued>, ProblemHttpResult>> RetryJobAsync(
@@ -89,7 +91,7 @@ internal static class JobsApi
     }
 }
 
-public sealed record JobSummary(Guid JobId, Guid OrderId, string Status, int Attempts, string? Error, DateTimeOffset UpdatedAt);
+public sealed record JobSummary(Guid JobId, Guid OrderId, string Status, int Attempts, string? Error, DateTimeOffset UpdatedAt, string Priority);
 /// <param name="Next">The <c>after</c> of the next page; null on the last page.</param>
 public sealed record JobPage(IReadOnlyList<JobSummary> Items, string? Next);
 public sealed record JobRequeued(Guid JobId, Guid OrderId, string Status);

@@ -11,24 +11,26 @@ namespace Kata3.Api.Data;
 internal sealed class JobAdminStore(NpgsqlDataSource dataSource, DatabasePools pools)
 {
     /// <summary>
-    /// One page of jobs in a status, after <paramref name="after"/> (the last job of the previous
-    /// page) in the status' order; the cursor of the next page, or null on the last.
+    /// One page of jobs in a status (and of one priority, unless <paramref name="priority"/> is null),
+    /// after <paramref name="after"/> (the last job of the previous page) in the status' order; the
+    /// cursor of the next page, or null on the last.
     /// </summary>
-    public Task<JobPage> ListAsync(string status, int limit, JobCursor? after, CancellationToken cancellationToken) =>
-        pools.ReadAsync(() => ReadPageAsync(status, limit, after, cancellationToken));
+    public Task<JobPage> ListAsync(string status, string? priority, int limit, JobCursor? after, CancellationToken cancellationToken) =>
+        pools.ReadAsync(() => ReadPageAsync(status, priority, limit, after, cancellationToken));
 
-    private async Task<JobPage> ReadPageAsync(string status, int limit, JobCursor? after, CancellationToken cancellationToken)
+    private async Task<JobPage> ReadPageAsync(string status, string? priority, int limit, JobCursor? after, CancellationToken cancellationToken)
     {
         var (column, direction) = JobListOrder.For(status);
         var comparison = direction == "ASC" ? ">" : "<";
         await using var command = dataSource.CreateCommand($"""
-            SELECT id, order_id, status, attempts, error, updated_at, {column}
+            SELECT id, order_id, status, attempts, error, updated_at, {column}, priority
             FROM jobs
-            WHERE status = @status {(after is null ? "" : $"AND ({column}, id) {comparison} (@after_at, @after_id)")}
+            WHERE status = @status {(priority is null ? "" : "AND priority = @priority")} {(after is null ? "" : $"AND ({column}, id) {comparison} (@after_at, @after_id)")}
             ORDER BY {column} {direction}, id {direction}
             LIMIT @limit
             """);
         command.Parameters.AddWithValue("status", status);
+        command.Parameters.AddWithValue("priority", (object?)priority ?? DBNull.Value);
         command.Parameters.AddWithValue("limit", limit + 1);
         if (after is { } cursor)
         {
@@ -42,7 +44,7 @@ internal sealed class JobAdminStore(NpgsqlDataSource dataSource, DatabasePools p
         while (items.Count < limit && await reader.ReadAsync(cancellationToken))
         {
             items.Add(new JobSummary(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt32(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5)));
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetString(7)));
             last = new JobCursor(reader.GetFieldValue<DateTimeOffset>(6), reader.GetGuid(0));
         }
         // One row more than the page was asked for: there is a next page.
