@@ -164,7 +164,7 @@ public sealed class JobsUiTests(JobsUiApp app, ITestOutputHelper output) : IClas
         Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { Name = "Cancel this order" }).CountAsync());
     }
 
-    [Fact(Skip = "QueueControl.PauseAsync/ResumeAsync are stubs until the pause branch (ops-worker) is merged")]
+    [Fact]
     public async Task PauseAndResumeButtonsChangeTheRecordedPauses()
     {
         var page = await app.SignedInPageAsync();

@@ -32,9 +32,9 @@ internal sealed class IndexModel(
             Stats = await statsReader.ReadAsync(cancellationToken);
             Throughput = await statsReader.ReadThroughputAsync(ThroughputMinutes, cancellationToken);
         }
-        // The counts above stand on their own: with Redis out of reach (or the reader not there
-        // yet) the page shows them and says the live figures are missing, rather than failing whole.
-        catch (Exception ex) when (ex is NotImplementedException || StoreFaults.IsOutage(ex))
+        // The counts above stand on their own: with Redis out of reach the page shows them and
+        // says the live figures are missing, rather than failing whole.
+        catch (Exception ex) when (StoreFaults.IsOutage(ex))
         {
             logger.LogWarning("The jobs UI shows no live queue figures: {Error}", ex.Message);
         }
