@@ -39,6 +39,13 @@ public static class QueueKeys
     /// </summary>
     public const string Paused = "kata3:queue:paused";
 
+    /// <summary>
+    /// A member <see cref="Paused"/> always holds besides the priorities, so that the set exists
+    /// even when nothing is paused: a missing set means Redis lost it, and workers take nothing
+    /// until the sweeper has copied the record back.
+    /// </summary>
+    public const string PausedKnownMarker = "-";
+
     /// <summary>Pub/sub channel: the id of a running job an operator cancelled, for the replica holding it.</summary>
     public const string CancelChannel = "kata3:jobs:cancel";
 

@@ -7,7 +7,8 @@ namespace Kata3.Queue;
 /// <summary>
 /// Which priorities are paused: PostgreSQL's queue_pauses is the record that survives restarts,
 /// Redis' <see cref="QueueKeys.Paused"/> the copy the fetch script reads. The API writes both; the
-/// sweeper copies the record to Redis every sweep, so a Redis that restarted empty is paused again.
+/// sweeper copies the record to Redis every sweep, so a Redis that restarted empty is paused again;
+/// until then the set is missing, which the fetch reads as "not known yet": it takes nothing.
 /// </summary>
 public static class QueuePauses
 {
@@ -24,27 +25,31 @@ public static class QueuePauses
         return [.. JobPriority.All.Where(paused.Contains)];
     }
 
-    // KEYS: paused set, signal list. ARGV: most signals kept, then the paused priorities. Replaces
-    // the set in one step; only when a priority was resumed does it wake the idle workers, so the
-    // sweeper's copy every second wakes nobody.
+    // KEYS: paused set, signal list. ARGV: most signals kept, the marker, then the paused
+    // priorities. Replaces the set in one step, marker included. It wakes the idle workers only
+    // when that opened a priority: one was resumed, or the set was missing (Redis lost it, or this
+    // is the first copy) and not everything is paused. So the sweeper's copy every second wakes nobody.
     private const string Apply = """
+        local existed = redis.call('EXISTS', KEYS[1]) == 1
         local before = redis.call('SMEMBERS', KEYS[1])
         redis.call('DEL', KEYS[1])
-        if #ARGV > 1 then
-          redis.call('SADD', KEYS[1], unpack(ARGV, 2))
-        end
+        redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+        local opened = not existed and #ARGV - 2 < 3
         for _, priority in ipairs(before) do
           if redis.call('SISMEMBER', KEYS[1], priority) == 0 then
-            redis.call('LPUSH', KEYS[2], 1, 1, 1, 1, 1, 1, 1, 1)
-            redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1)
-            return 1
+            opened = true
           end
+        end
+        if opened then
+          redis.call('LPUSH', KEYS[2], 1, 1, 1, 1, 1, 1, 1, 1)
+          redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1)
+          return 1
         end
         return 0
         """;
 
-    /// <summary>Makes Redis' copy say exactly <paramref name="paused"/>; true when that resumed a priority.</summary>
+    /// <summary>Makes Redis' copy say exactly <paramref name="paused"/>; true when that let workers take more.</summary>
     public static async Task<bool> ApplyAsync(IDatabase db, IReadOnlyCollection<string> paused) =>
         (long)await db.ScriptEvaluateAsync(Apply, [QueueKeys.Paused, QueueKeys.Signal],
-            [ReadyQueue.MaxSignals, .. paused.Select(p => (RedisValue)p)]) == 1;
+            [ReadyQueue.MaxSignals, QueueKeys.PausedKnownMarker, .. paused.Select(p => (RedisValue)p)]) == 1;
 }

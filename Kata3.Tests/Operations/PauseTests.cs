@@ -28,7 +28,7 @@ public sealed class PauseTests(OperationsApp app, ITestOutputHelper output) : IA
     public async Task PausingEverythingKeepsNewOrdersWaitingUntilResumed()
     {
         Assert.Equal(JobPriority.All, await PauseAsync(null));
-        Assert.Equal(JobPriority.All.Order(), (await app.Redis.SetMembersAsync(QueueKeys.Paused)).Select(v => v.ToString()).Order());
+        Assert.Equal(JobPriority.All.Order(), (await app.Redis.SetMembersAsync(QueueKeys.Paused)).Select(v => v.ToString()).Where(m => m != QueueKeys.PausedKnownMarker).Order());
         Assert.Equal(3, await app.CountRowsAsync("queue_pauses"));
 
         var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("paused-all"));
@@ -88,9 +88,23 @@ public sealed class PauseTests(OperationsApp app, ITestOutputHelper output) : IA
         await app.Redis.ScriptEvaluateAsync("return redis.call('DEL', unpack(KEYS))", keys);
 
         // The sweeper copies the pause back before it pushes the job Redis lost, so it never runs.
-        await Eventually.Async(async () => await app.Redis.SetLengthAsync(QueueKeys.Paused) == 3
+        await Eventually.Async(async () => await app.Redis.SetLengthAsync(QueueKeys.Paused) == 1 + 3
                 && await app.Redis.SetContainsAsync(QueueKeys.Enqueued, accepted.JobId.ToString()),
             TimeSpan.FromSeconds(10), () => "the sweeper did not restore the pause and the job's entry");
+        await StaysWaitingAsync(accepted.JobId);
+
+        await AssertStartsSoonAfterResumeAsync(null, accepted.JobId);
+    }
+
+    [Fact]
+    public async Task OrderPostedBeforeTheSweeperRestoresAPauseRedisLostDoesNotStart()
+    {
+        await PauseAsync(null);
+
+        // Redis lost the paused set (it restarted empty); before the next sweep copies it back, an
+        // order is pushed and the idle replica wakes: it must not read "no set" as "nothing paused".
+        await app.Redis.KeyDeleteAsync(QueueKeys.Paused);
+        var accepted = await app.PostAcceptedOrderAsync(OrderRequests.Order("paused-unknown"));
         await StaysWaitingAsync(accepted.JobId);
 
         await AssertStartsSoonAfterResumeAsync(null, accepted.JobId);

@@ -34,9 +34,14 @@ internal sealed class JobQueue(
     // With ARGV[2] > 0 it starts at most that many jobs per second across all replicas. A priority
     // in the paused set (KEYS[7]; ARGV[3..5] name the lists' priorities) is not looked at: with
     // everything paused it takes nothing, and the replica blocks on the signal list as when idle.
+    // A missing set (Redis lost it) is read as "not known yet": nothing is taken until the
+    // sweeper's copy, which wakes the replicas.
     // allow-oom: taking frees Redis, so it must work when Redis refuses new writes (see RedisScripts).
     private const string FetchScript = """
         #!lua flags=allow-oom
+        if redis.call('EXISTS', KEYS[7]) == 0 then
+          return {'jobs'}
+        end
         local open = {}
         local any = false
         for i = 1, 3 do
