@@ -64,7 +64,8 @@ internal static class JobsResourceExtensions
                     Description = "Stop taking new jobs from every priority; running jobs finish, orders are still accepted.",
                     IconName = "Pause",
                     IsHighlighted = true,
-                    UpdateState = context => IsIn(context, Running, PartlyPaused),
+                    // Also when the stats cannot be read (Redis down): pausing only needs PostgreSQL.
+                    UpdateState = context => IsIn(context, Running, PartlyPaused, Unavailable),
                 })
             .WithCommand(ResumeCommand, "Resume", context => client.SendAsync(HttpMethod.Post, "/jobs/resume", "Workers take jobs again.", context.CancellationToken),
                 new CommandOptions
@@ -72,7 +73,7 @@ internal static class JobsResourceExtensions
                     Description = "Take jobs from every priority again.",
                     IconName = "Play",
                     IsHighlighted = true,
-                    UpdateState = context => IsIn(context, Paused, PartlyPaused),
+                    UpdateState = context => IsIn(context, Paused, PartlyPaused, Unavailable),
                 })
             .WithCommand(RequeueDeadCommand, "Requeue dead jobs", context => client.SendAsync(HttpMethod.Post, "/jobs/dead/retry", "Dead jobs sent back to the queue.", context.CancellationToken),
                 new CommandOptions
@@ -92,7 +93,11 @@ internal static class JobsResourceExtensions
                 })
             .WithCommand(DemoOrdersCommand, "Enqueue demo orders", context =>
                 {
-                    var count = context.Arguments.TryGetByName(DemoCountArgument, out var input) && int.TryParse(input.Value, CultureInfo.InvariantCulture, out var n) ? n : 10;
+                    var text = context.Arguments.TryGetByName(DemoCountArgument, out var input) ? input.Value : null;
+                    if (!int.TryParse(text ?? "10", NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+                    {
+                        return Task.FromResult(CommandResults.Failure($"'{text}' is not a number of orders: give a whole number from 1 to 1000."));
+                    }
                     return client.SendAsync(HttpMethod.Post, $"/jobs/demo?count={count}", $"{count} demo orders accepted: follow them on the Traces page.", context.CancellationToken);
                 },
                 new CommandOptions

@@ -19,13 +19,22 @@ public sealed record JobOrigin(Guid OrderId, string? TraceId);
 /// <summary>What the jobs UI reads from PostgreSQL beyond the operator routes' stores.</summary>
 internal sealed class JobsUiStore(NpgsqlDataSource dataSource, DatabasePools pools)
 {
-    /// <summary>
-    /// Every job counted by status and priority. One scan of jobs: retention keeps the table to
-    /// recent history, and an operator's page view is rare next to the queue's own traffic.
-    /// </summary>
+    /// <summary>How far back completed jobs are counted: jobs are kept for good, so all of them would grow without bound.</summary>
+    public static readonly TimeSpan CompletedWindow = TimeSpan.FromHours(24);
+
+    // One count per status, each through that status' partial index; completed ones only within
+    // the window, so a page view costs what the live queue and the last day hold, not all history.
+    private static readonly string CountSql = string.Join("\nUNION ALL\n", JobStatus.All.Select(status => $"""
+        SELECT status, priority, count(*) FROM jobs
+        WHERE status = '{status}'{(status == JobStatus.Completed ? " AND completed_at > now() - @completed_window" : "")}
+        GROUP BY status, priority
+        """));
+
+    /// <summary>Jobs counted by status and priority (completed ones: within <see cref="CompletedWindow"/>).</summary>
     public Task<JobCounts> CountAsync(CancellationToken cancellationToken) => pools.ReadAsync(async () =>
     {
-        await using var command = dataSource.CreateCommand("SELECT status, priority, count(*) FROM jobs GROUP BY status, priority");
+        await using var command = dataSource.CreateCommand(CountSql);
+        command.Parameters.AddWithValue("completed_window", CompletedWindow);
         var cells = new Dictionary<(string, string), long>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

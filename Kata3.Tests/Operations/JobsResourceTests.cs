@@ -54,6 +54,31 @@ public sealed class JobsResourceTests(JobsResourceApp app, ITestOutputHelper out
         await WaitForSnapshotAsync(s => Property(s, "jobs.poison") == "0");
     }
 
+    [Fact]
+    public async Task PauseAndResumeCommandsStopAndRestartTheQueueAndShowItsState()
+    {
+        await WaitForSnapshotAsync(s => s.State?.Text == "Running");
+        try
+        {
+            var paused = await app.App.ResourceCommands.ExecuteCommandAsync(ResourceNames.Jobs, "pause").WaitAsync(Kata3App.DefaultTimeout);
+            Assert.True(paused.Success, paused.Message);
+            Assert.Equal(3, await app.CountRowsAsync("queue_pauses"));
+            await WaitForSnapshotAsync(s => s.State?.Text == "Paused" && Property(s, "jobs.paused") == "high, normal, low");
+
+            // Orders are still accepted, and wait.
+            var waiting = await app.PostOrderAsync("resource-paused");
+            var resumed = await app.App.ResourceCommands.ExecuteCommandAsync(ResourceNames.Jobs, "resume").WaitAsync(Kata3App.DefaultTimeout);
+            Assert.True(resumed.Success, resumed.Message);
+            Assert.Equal(0, await app.CountRowsAsync("queue_pauses"));
+            await WaitForSnapshotAsync(s => s.State?.Text == "Running" && Property(s, "jobs.paused") == "none");
+            await app.WaitForOrderAsync(waiting.OrderId, Timeout, "completed");
+        }
+        finally
+        {
+            using var resume = await app.Api.PostAsync("/jobs/resume", null);
+        }
+    }
+
     private async Task<CustomResourceSnapshot> WaitForSnapshotAsync(Func<CustomResourceSnapshot, bool> predicate)
     {
         using var cts = new CancellationTokenSource(Timeout);

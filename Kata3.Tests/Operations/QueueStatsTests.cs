@@ -77,6 +77,32 @@ public sealed class QueueStatsTests(QueueStatsApp app, ITestOutputHelper output)
                 .SelectMany(app.Telemetry.PointsOf).Select(p => $"{p.Metric}{{{string.Join(",", p.Attributes)}}}={p.Value}")));
         Assert.Equal(3, app.Telemetry.PointsOf("kata3.queue.ready").Count);
 
+        // The worker's counters saw the same story: one retry, one dead attempt, no rescue or timeout.
+        await Eventually.Async(() => Task.FromResult(
+            Gauge("kata3.job.retries") == 1 && Gauge("kata3.job.processed", ("outcome", "dead")) == 1),
+            Timeout, () => "counters: " + string.Join("; ", new[] { "kata3.job.retries", "kata3.job.processed" }
+                .SelectMany(app.Telemetry.PointsOf).Select(p => $"{p.Metric}{{{string.Join(",", p.Attributes)}}}={p.Value}")));
+        Assert.DoesNotContain(app.Telemetry.PointsOf("kata3.job.rescues"), p => p.Value > 0);
+        Assert.DoesNotContain(app.Telemetry.PointsOf("kata3.job.timeouts"), p => p.Value > 0);
+
+        // Paused: the stats and the gauge say which priority.
+        using (var pause = await app.Api.PostAsync("/jobs/pause?priority=low", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
+        }
+        try
+        {
+            Assert.Equal(["low"], (await ReadStatsAsync()).Paused);
+            await Eventually.Async(() => Task.FromResult(
+                Gauge("kata3.queue.paused", ("priority", "low")) == 1 && Gauge("kata3.queue.paused", ("priority", "high")) == 0),
+                Timeout, () => "the paused gauge does not show low paused");
+        }
+        finally
+        {
+            using var resume = await app.Api.PostAsync("/jobs/resume", null);
+        }
+        Assert.Empty((await ReadStatsAsync()).Paused);
+
         // Throughput: this minute (or the last, across a minute's turn) holds the completed and the dead job.
         var minutes = await app.Api.GetFromJsonAsync<List<ThroughputMinuteBody>>("/jobs/throughput?minutes=5");
         Assert.Equal(5, minutes!.Count);
