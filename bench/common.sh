@@ -1,6 +1,8 @@
-# Shared by bench/ingest, bench/drain and bench/latency: sourced, not run.
+# Shared by bench/ingest, bench/drain, bench/latency and bench/screenshots: sourced, not run.
 #
-# start_app ARGS...  builds, waits until no other Kata3 app holds the machine, starts
+# start_app ARGS...  builds (the AppHost and $BENCH_TOOL, default bench/Kata3.Bench), waits until no
+#                    other Kata3 app holds the machine (with SHARE_MACHINE=1: only until the app's
+#                    ports are free, for scripts that measure nothing), starts
 #                    `dotnet run --project Kata3.AppHost -c Release --no-build -- --Kata3:EphemeralData=true
 #                    --Kata3:FailureSimulation=false --Kata3:Api:RateLimiting:PermitsPerSecond=0
 #                    --Kata3:TraceSampling=${TRACE_SAMPLING:-0.01} ARGS...` (Release build; per-job completion
@@ -89,10 +91,12 @@ memory_cells() {
 wait_for_machine() {
   local i
   for i in $(seq 1 120); do
-    # Another Kata3 app, a test run (whose apps have other ports) or anything on 5080.
-    if ! ss -ltn 2>/dev/null | grep -q ':5080 ' &&
-       ! pgrep -f '(Kata3\.AppHost|Kata3\.Api/bin/|Kata3\.Worker/bin/|dotnet test|testhost)' >/dev/null; then return 0; fi
-    ((i == 1)) && echo "bench: another Kata3 app or test run is running (or port 5080 is taken); waiting up to 10 min" >&2
+    # Another Kata3 app, a test run (whose apps have other ports) or anything on the ports of the
+    # launch profiles (the API's 5080; the dashboard's 15080, 19080 and 20080).
+    if ! ss -ltnH 2>/dev/null | grep -Eq ':(5080|15080|19080|20080) ' &&
+       { [[ ${SHARE_MACHINE:-} == 1 ]] ||
+         ! pgrep -f '(Kata3\.AppHost|Kata3\.Api/bin/|Kata3\.Worker/bin/|dotnet test|testhost)' >/dev/null; }; then return 0; fi
+    ((i == 1)) && echo "bench: another Kata3 app or test run is running (or one of its ports is taken); waiting up to 10 min" >&2
     sleep 5
   done
   echo "bench: the machine did not become free" >&2; exit 1
@@ -102,7 +106,7 @@ build() {
   local i
   for i in 1 2 3; do
     if dotnet build Kata3.AppHost -c Release -v q -nologo >"$work/build.log" 2>&1 &&
-       dotnet build bench/Kata3.Bench -c Release -v q -nologo >>"$work/build.log" 2>&1; then return 0; fi
+       dotnet build "${BENCH_TOOL:-bench/Kata3.Bench}" -c Release -v q -nologo >>"$work/build.log" 2>&1; then return 0; fi
     echo "bench: build failed (attempt $i), retrying in 60 s" >&2; sleep 60
   done
   cat "$work/build.log" >&2; exit 1
