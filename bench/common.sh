@@ -147,6 +147,16 @@ start_app() { # EXPECTED_WORKERS ARGS...
 }
 
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+# The operator key the AppHost generated and keeps in its user secrets.
+operator_key() {
+  local key
+  key=$(dotnet user-secrets list --project Kata3.AppHost | sed -n 's/^Parameters:operator-key = //p')
+  [[ -n $key ]] || { echo "bench: no Parameters:operator-key in the AppHost's user secrets" >&2; exit 1; }
+  echo "$key"
+}
+# operator_curl ARGS...: curl with the operator key ($OPERATOR_KEY once a script has looked it up),
+# given on stdin, not on the command line, where ps would show it.
+operator_curl() { printf 'Authorization: Bearer %s\n' "${OPERATOR_KEY:-$(operator_key)}" | curl -H @- "$@"; }
 rcli() { redis-cli -p "$REDIS_PORT" --no-auth-warning "$@"; }
 # closed|open URL CLIENTS|RATE SECONDS [PRODUCT] -> one JSON line. Socket completions run inline on the
 # generator's epoll thread (its continuations only parse a status line), sparing it thread hops.
