@@ -2,6 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Kata3.Contracts;
 using Kata3.Tests.Infrastructure;
+using System.Net.Http.Json;
 using Xunit.Abstractions;
 
 namespace Kata3.Tests.Operations;
@@ -22,7 +23,15 @@ public sealed class JobsResourceTests(JobsResourceApp app, ITestOutputHelper out
         output.WriteLine(string.Join(", ", snapshot.Properties.Select(p => $"{p.Name}={p.Value}")));
         Assert.Equal("1", Property(snapshot, "jobs.replicas"));
         Assert.Equal("none", Property(snapshot, "jobs.paused"));
-        Assert.All(JobPriority.All, p => Assert.NotNull(Property(snapshot, $"jobs.ready.{p}")));
+
+        // Once the queue is idle, every count the resource shows is the one GET /jobs/stats reads.
+        snapshot = await WaitForSnapshotAsync(s => JobPriority.All.All(p => Property(s, $"jobs.ready.{p}") == "0")
+            && Property(s, "jobs.processing") == "0");
+        var stats = (await app.Api.GetFromJsonAsync<QueueStatsBody>("/jobs/stats"))!;
+        Assert.All(JobPriority.All, p => Assert.Equal(stats.Ready[p].ToString(), Property(snapshot, $"jobs.ready.{p}")));
+        Assert.Equal(
+            [stats.Processing, stats.Retrying, stats.Scheduled, stats.Dead, stats.Poison],
+            new[] { "jobs.processing", "jobs.retrying", "jobs.scheduled", "jobs.dead", "jobs.poison" }.Select(n => long.Parse(Property(snapshot, n)!)));
     }
 
     [Fact]
