@@ -100,6 +100,15 @@ internal static class OperatorAuthentication
     /// Whether this request carries the operator key (for the failure-simulation header): the
     /// scheme is the default one, so UseAuthentication has already authenticated it.
     /// </summary>
+    /// <summary>
+    /// A group of operator routes: other people's data and the queue's controls, so the key is
+    /// required, and the per-client limit applies as on every route.
+    /// </summary>
+    public static RouteGroupBuilder MapOperatorGroup(this IEndpointRouteBuilder app, string prefix, string tag) =>
+        app.MapGroup(prefix).WithTags(tag)
+            .RequireAuthorization(OperatorAccess.Policy)
+            .RequireRateLimiting(ClientRateLimiting.PolicyName);
+
     public static bool IsOperator(this HttpContext context) => context.User.IsInRole(OperatorAccess.Policy);
 
     /// <summary>Says once, at start, that the operator routes are closed when no key is configured.</summary>

@@ -14,10 +14,7 @@ internal static class JobsApi
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        // Other people's data and the queue's controls: operators only.
-        var api = app.MapGroup("/jobs").WithTags("Jobs")
-            .RequireAuthorization(OperatorAccess.Policy)
-            .RequireRateLimiting(ClientRateLimiting.PolicyName);
+        var api = app.MapOperatorGroup("/jobs", "Jobs");
 
         api.MapGet("/", ListJobsAsync);
         api.MapPost("/{jobId:guid}/retry", RetryJobAsync);

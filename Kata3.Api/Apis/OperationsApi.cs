@@ -17,9 +17,7 @@ internal static class OperationsApi
 
     public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder app)
     {
-        var jobs = app.MapGroup("/jobs").WithTags("Operations")
-            .RequireAuthorization(OperatorAccess.Policy)
-            .RequireRateLimiting(ClientRateLimiting.PolicyName);
+        var jobs = app.MapOperatorGroup("/jobs", "Operations");
         jobs.MapGet("/stats", async (QueueStatsReader stats, CancellationToken cancellationToken) =>
             TypedResults.Ok(await stats.ReadAsync(cancellationToken)));
         jobs.MapGet("/throughput", ReadThroughputAsync);
@@ -30,9 +28,7 @@ internal static class OperationsApi
         jobs.MapPost("/demo", EnqueueDemoOrdersAsync);
 
         // Who may cancel: operators. A customer-facing cancel would need to know whose order it is.
-        app.MapPost("/orders/{orderId:guid}/cancel", CancelOrderAsync).WithTags("Operations")
-            .RequireAuthorization(OperatorAccess.Policy)
-            .RequireRateLimiting(ClientRateLimiting.PolicyName);
+        app.MapOperatorGroup("/orders", "Operations").MapPost("/{orderId:guid}/cancel", CancelOrderAsync);
 
         return app;
     }
