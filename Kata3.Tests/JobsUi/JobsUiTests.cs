@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Kata3.Contracts;
+using Kata3.Queue;
 using Kata3.Tests.Infrastructure;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
@@ -290,14 +291,8 @@ public sealed class JobsUiTests(JobsUiApp app, ITestOutputHelper output) : IClas
         return accepted;
     }
 
-    private async Task<IReadOnlyList<string>> PausedAsync()
-    {
-        await using var command = app.Database.CreateCommand("SELECT priority FROM queue_pauses");
-        await using var reader = await command.ExecuteReaderAsync();
-        var paused = new List<string>();
-        while (await reader.ReadAsync()) paused.Add(reader.GetString(0));
-        return [.. JobPriority.All.Where(paused.Contains)];
-    }
+    // The record the API writes, read as the services read it.
+    private Task<IReadOnlyList<string>> PausedAsync() => QueuePauses.ReadAsync(app.Database, CancellationToken.None);
 
     private async Task<Dictionary<(string, string), long>> CountsAsync()
     {
