@@ -14,6 +14,7 @@ public sealed class JobTimeoutTests(JobLimitsApp app, ITestOutputHelper output)
     public async Task HungJobTimesOutOnEveryAttemptIsDeadAfterTheLastAndFreesItsSlotMeanwhile()
     {
         await app.WaitForWorkersAtWorkAsync();
+        var timeouts = app.Telemetry.Total("kata3.job.timeouts");
         var hung = await app.PostAcceptedOrderAsync(OrderRequests.Order("hangs"), (FailureSimulationOptions.HeaderName, FailureSimulationOptions.HangValue));
         // The replica has one slot: this order completes only if the hung job lets go of it.
         await Eventually.Async(async () => (await app.GetOrderAsync(hung.OrderId)).Job!.Attempts >= 1,
@@ -35,6 +36,7 @@ public sealed class JobTimeoutTests(JobLimitsApp app, ITestOutputHelper output)
                 $"attempt {attempt.Attempt} ran {ran.TotalSeconds:0.00} s: {order.Describe()}");
         }
         Assert.False(string.IsNullOrWhiteSpace(job.Error), order.Describe());
+        await app.Telemetry.WaitForTotalAsync("kata3.job.timeouts", timeouts + 3, TimeSpan.FromSeconds(10));
 
         var meanwhile = await app.WaitForOrderAsync(other.OrderId, TimeSpan.FromSeconds(30), "completed", "failed");
         output.WriteLine(meanwhile.Describe());

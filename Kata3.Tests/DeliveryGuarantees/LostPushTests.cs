@@ -9,7 +9,10 @@ namespace Kata3.Tests.DeliveryGuarantees;
 /// One replica and short jobs, in an app of its own: a backlog parked in the low list stays there
 /// (a lone replica drains it slowly) without slowing the tests of a shared app.
 /// </summary>
-public sealed class LostPushApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300));
+public sealed class LostPushApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300))
+{
+    protected override bool ExportsTelemetry => true;
+}
 
 /// <summary>
 /// PostgreSQL is the truth for delivery: a queued, due job whose entry is gone from Redis is pushed
@@ -20,6 +23,8 @@ public sealed class LostPushTests(LostPushApp app, ITestOutputHelper output) : I
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
     private const int Backlog = 100_000;
+    private const string Rescues = "kata3.job.rescues";
+    private static readonly (string, string) LostPush = ("cause", "lost_push");
 
     [Fact]
     public async Task AQueuedJobWhoseEntryIsLostButStillRecordedAsEnqueuedIsDeliveredWithinTenSeconds()
@@ -52,10 +57,11 @@ public sealed class LostPushTests(LostPushApp app, ITestOutputHelper output) : I
     /// <summary>
     /// A queued job, due since a minute, whose push is lost; with <paramref name="recordedAsEnqueued"/>
     /// its id is still in the enqueued set, so nothing in Redis names it but that set. It must reach
-    /// the workers within the bound.
+    /// the workers within the bound, counted as a rescue of a lost push.
     /// </summary>
     private async Task<(Guid OrderId, Guid JobId)> LoseAPushAsync(string product, bool recordedAsEnqueued)
     {
+        var rescued = app.Telemetry.Total(Rescues, LostPush);
         var (orderId, jobId) = await app.InsertQueuedJobAsync(product, TimeSpan.FromMinutes(1));
         if (recordedAsEnqueued)
         {
@@ -68,6 +74,7 @@ public sealed class LostPushTests(LostPushApp app, ITestOutputHelper output) : I
 
         var order = await app.WaitForOrderAsync(orderId, TimeSpan.FromSeconds(30), "completed", "failed");
         Assert.True(order.Status == "completed", order.Describe());
+        await app.Telemetry.WaitForTotalAsync(Rescues, rescued + 1, TimeSpan.FromSeconds(10), LostPush);
         return (orderId, jobId);
     }
 }

@@ -30,6 +30,7 @@ public sealed class WorkerCrashTests(WorkerFailureApp app, ITestOutputHelper out
             var pid = await app.WorkerPidAsync(victim, TimeSpan.FromSeconds(10));
             var held = (await app.RunningAttemptsAsync(jobIds)).Where(r => r.WorkerId == victim).Select(r => r.JobId).ToList();
             Assert.NotEmpty(held);
+            var rescuedBefore = Rescued();
             using (var process = Process.GetProcessById(pid))
             {
                 process.Kill(); // SIGKILL: no shutdown code runs, the job stays "processing" under a lease nobody renews
@@ -58,6 +59,11 @@ public sealed class WorkerCrashTests(WorkerFailureApp app, ITestOutputHelper out
                 Assert.True(recovery <= MaxRecovery, $"recovery took {recovery.TotalSeconds:0.00} s: {order.Describe()}");
             }
 
+            // Counted as rescued: the sweeper takes the job back from the dead replica's hands or
+            // requeues it when its lease lapses, whichever it finds first.
+            await Eventually.Async(() => Task.FromResult(Rescued() >= rescuedBefore + held.Count), TimeSpan.FromSeconds(10),
+                () => $"kata3.job.rescues{{cause=crash|lease_expiry}}: {Rescued()}, was {rescuedBefore} before the kill");
+
             // A live replica keeps the lease of its 5 s job (longer than the lease) alive: one attempt.
             foreach (var other in accepted.Where(a => !held.Contains(a.JobId)))
             {
@@ -81,4 +87,7 @@ public sealed class WorkerCrashTests(WorkerFailureApp app, ITestOutputHelper out
             await app.RestoreAsync(ResourceNames.Worker, output.WriteLine);
         }
     }
+
+    private double Rescued() =>
+        app.Telemetry.Total("kata3.job.rescues", ("cause", "crash")) + app.Telemetry.Total("kata3.job.rescues", ("cause", "lease_expiry"));
 }

@@ -17,4 +17,7 @@ public sealed class RateLimitedApp() : Kata3App(workers: 2, jobDuration: TimeSpa
     "--Kata3:Worker:Concurrency=5",
     "--Kata3:Worker:MaxJobsPerSecond=5",
     "--Kata3:Api:RateLimiting:PermitsPerSecond=50",
-    "--Kata3:Api:RateLimiting:Burst=25");
+    "--Kata3:Api:RateLimiting:Burst=25")
+{
+    protected override bool ExportsTelemetry => true;
+}

@@ -24,6 +24,7 @@ public sealed class RateLimitTests(RateLimitedApp app, ITestOutputHelper output)
             await app.WaitForOrderAsync(id, TimeSpan.FromSeconds(60), "completed");
         }
 
+        var throttled = app.Telemetry.Total("kata3.job.rate_limited");
         var accepted = new List<Guid>();
         for (var i = 0; i < 20; i++)
         {
@@ -50,6 +51,8 @@ public sealed class RateLimitTests(RateLimitedApp app, ITestOutputHelper output)
                 $"11 starts within {(starts[i + 10] - starts[i]).TotalMilliseconds:0} ms");
         }
         Assert.True(orders.Select(o => o.Job!.WorkerId).Distinct().Count() > 1, "only one replica ran jobs");
+        // Twenty starts over four windows: fetches found the limit reached, and were counted.
+        await app.Telemetry.WaitForTotalAsync("kata3.job.rate_limited", throttled + 1, TimeSpan.FromSeconds(10));
     }
 
     /// <summary>

@@ -5,13 +5,9 @@ namespace Kata3.Tests.Infrastructure;
 /// traces to a receiver in the test process (every trace kept), so a test can read an order's
 /// whole trace as the dashboard would show it.
 /// </summary>
-public sealed class OneWorkerApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300)), IDisposable
+public sealed class OneWorkerApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300))
 {
-    public OtlpTraceReceiver Traces { get; } = new();
-
-    protected override string? TelemetryEndpoint => Traces.Endpoint;
-
-    public void Dispose() => Traces.Dispose();
+    protected override bool ExportsTelemetry => true;
 }
 
 /// <summary>Three replicas and one-second jobs, so that several replicas get a share.</summary>
@@ -27,7 +23,10 @@ public sealed class LongJobsApp() : Kata3App(workers: 2, jobDuration: TimeSpan.F
 /// </summary>
 public sealed class WorkerFailureApp() : Kata3App(workers: 3, jobDuration: TimeSpan.FromSeconds(5),
     "--Kata3:Worker:LeaseDuration=00:00:03",
-    "--Kata3:Worker:ShutdownTimeout=00:00:01");
+    "--Kata3:Worker:ShutdownTimeout=00:00:01")
+{
+    protected override bool ExportsTelemetry => true;
+}
 
 /// <summary>
 /// Two replicas and two-second jobs, for stopping Redis or PostgreSQL under them; a failing consume

@@ -21,6 +21,7 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
     private DistributedApplication? _app;
     private NpgsqlDataSource? _database;
     private ConnectionMultiplexer? _redis;
+    private OtlpTraceReceiver? _telemetry;
 
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The app has not started.");
     public NpgsqlDataSource Database => _database ?? throw new InvalidOperationException("The app has not started.");
@@ -35,8 +36,15 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
     /// <summary>How many worker replicas the app was started with.</summary>
     public int Workers => workers;
 
-    /// <summary>Where the API and the workers export telemetry (OTLP/HTTP); none by default.</summary>
-    protected virtual string? TelemetryEndpoint => null;
+    /// <summary>
+    /// Whether the API and the workers export telemetry (OTLP/HTTP) to <see cref="Telemetry"/>;
+    /// off by default: no dashboard runs in tests, and exporting into nothing stretches every
+    /// replica's shutdown past the orchestrator's patience.
+    /// </summary>
+    protected virtual bool ExportsTelemetry => false;
+
+    /// <summary>What the app's processes exported: spans, and the latest points of each instrument per process.</summary>
+    public OtlpTraceReceiver Telemetry => _telemetry ?? throw new InvalidOperationException("This app exports no telemetry.");
 
     public async Task InitializeAsync()
     {
@@ -51,14 +59,12 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
                 .. extraArgs,
             ],
             cts.Token);
-        // No dashboard runs in tests, so nothing receives OTLP unless a test brings its own
-        // receiver: exporting (and retrying) into nothing would only stretch every replica's
-        // shutdown past the orchestrator's patience.
+        _telemetry = ExportsTelemetry ? new OtlpTraceReceiver() : null;
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
             var resource = builder.CreateResourceBuilder(project)
-                .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", TelemetryEndpoint ?? "");
-            if (TelemetryEndpoint is not null)
+                .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", _telemetry?.Endpoint ?? "");
+            if (_telemetry is not null)
             {
                 resource.WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
                     .WithEnvironment("OTEL_METRIC_EXPORT_INTERVAL", "1000");
@@ -110,6 +116,7 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
             await _app.StopAsync().WaitAsync(DefaultTimeout);
             await _app.DisposeAsync();
         }
+        _telemetry?.Dispose();
     }
 
     /// <summary>The replica resource ids (e.g. "worker-ab12cd34") that are currently healthy.</summary>

@@ -17,7 +17,10 @@ public sealed class JobLimitsApp() : Kata3App(workers: 1, jobDuration: TimeSpan.
     "--Kata3:Worker:JobTimeout=00:00:01",
     "--Kata3:Worker:Retry:MaxAttempts=3",
     "--Kata3:Worker:Retry:BaseDelay=00:00:00.2",
-    "--Kata3:Worker:Retry:MaxDelay=00:00:01");
+    "--Kata3:Worker:Retry:MaxDelay=00:00:01")
+{
+    protected override bool ExportsTelemetry => true;
+}
 
 [CollectionDefinition(Name)]
 public sealed class FencingCollection : ICollectionFixture<FencingApp>

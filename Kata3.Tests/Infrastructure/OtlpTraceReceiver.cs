@@ -16,7 +16,8 @@ public sealed record ReceivedSpan(string TraceId, string SpanId, string? ParentS
 }
 
 /// <summary>One data point of a gauge or sum, as last exported, with its attributes as text.</summary>
-public sealed record ReceivedPoint(string Metric, IReadOnlyDictionary<string, string> Attributes, double Value);
+/// <summary>One point of an instrument; <paramref name="Source"/> is the exporting process' service.instance.id.</summary>
+public sealed record ReceivedPoint(string Metric, IReadOnlyDictionary<string, string> Attributes, double Value, string Source = "");
 
 /// <summary>
 /// An OTLP/HTTP (protobuf) endpoint in the test process that keeps every span the app exports and
@@ -44,8 +45,20 @@ public sealed class OtlpTraceReceiver : IDisposable
 
     public IReadOnlyList<ReceivedSpan> SpansNamed(string name) => [.. _spans.Where(s => s.Name == name)];
 
-    /// <summary>The latest points of a metric, one per set of attributes.</summary>
+    /// <summary>The latest points of a metric, one per process and set of attributes.</summary>
     public IReadOnlyList<ReceivedPoint> PointsOf(string metric) => [.. _points.Values.Where(p => p.Metric == metric)];
+
+    /// <summary>
+    /// A counter's total over every process that exported it, counting only points carrying all
+    /// the given attributes (the latest point of a cumulative sum is its total so far).
+    /// </summary>
+    public double Total(string metric, params (string Key, string Value)[] attributes) =>
+        PointsOf(metric).Where(p => attributes.All(a => p.Attributes.GetValueOrDefault(a.Key) == a.Value)).Sum(p => p.Value);
+
+    /// <summary>Waits until a counter's <see cref="Total"/> reaches <paramref name="atLeast"/>.</summary>
+    public Task WaitForTotalAsync(string metric, double atLeast, TimeSpan timeout, params (string Key, string Value)[] attributes) =>
+        Eventually.Async(() => Task.FromResult(Total(metric, attributes) >= atLeast), timeout,
+            () => $"{metric}{{{string.Join(",", attributes.Select(a => $"{a.Key}={a.Value}"))}}} totals {Total(metric, attributes)}, not {atLeast}");
 
     /// <summary>Forgets every point received so far, so what follows is known to be fresh.</summary>
     public void ClearPoints() => _points.Clear();
@@ -78,7 +91,7 @@ public sealed class OtlpTraceReceiver : IDisposable
             {
                 foreach (var point in OtlpProtobuf.ReadPoints(body.ToArray()))
                 {
-                    _points[point.Metric + "|" + string.Join(",", point.Attributes.OrderBy(a => a.Key))] = point;
+                    _points[point.Source + "|" + point.Metric + "|" + string.Join(",", point.Attributes.OrderBy(a => a.Key))] = point;
                 }
             }
             // An empty Export*ServiceResponse: everything accepted.
@@ -99,7 +112,7 @@ public sealed class OtlpTraceReceiver : IDisposable
 /// <summary>
 /// Just enough of the protobuf wire format to read the spans of an ExportTraceServiceRequest
 /// (resource_spans = 1 → scope_spans = 2 → spans = 2, each span's links = 13) and the gauge and sum
-/// points of an ExportMetricsServiceRequest (resource_metrics = 1 → scope_metrics = 2 → metrics = 2,
+/// points of an ExportMetricsServiceRequest (resource_metrics = 1 → resource = 1 and scope_metrics = 2 → metrics = 2,
 /// name = 1, gauge = 5 or sum = 7 → data_points = 1), so the tests need no generated OTLP types.
 /// </summary>
 internal static class OtlpProtobuf
@@ -133,33 +146,46 @@ internal static class OtlpProtobuf
 
     public static IEnumerable<ReceivedPoint> ReadPoints(byte[] request) =>
         from resourceMetrics in Messages(request, 1)
+        let source = Attributes(Messages(resourceMetrics, 1).FirstOrDefault()).GetValueOrDefault("service.instance.id", "")
         from scopeMetrics in Messages(resourceMetrics, 2)
         from metric in Messages(scopeMetrics, 2)
         let name = Encoding.UTF8.GetString(Messages(metric, 1).FirstOrDefault().Span)
         from data in Messages(metric, 5).Concat(Messages(metric, 7))
         from point in Messages(data, 1)
-        select ReadPoint(name, point);
+        select ReadPoint(name, point, source);
 
-    // NumberDataPoint: as_double = 4 (double), as_int = 6 (sfixed64), attributes = 7 (KeyValue:
-    // key = 1, value = 2 → AnyValue: string_value = 1, bool_value = 2, int_value = 3).
-    private static ReceivedPoint ReadPoint(string metric, ReadOnlyMemory<byte> point)
+    // NumberDataPoint: as_double = 4 (double), as_int = 6 (sfixed64), attributes = 7.
+    private static ReceivedPoint ReadPoint(string metric, ReadOnlyMemory<byte> point, string source)
     {
         double value = 0;
-        var attributes = new Dictionary<string, string>();
-        foreach (var (number, raw, payload) in Fields(point))
+        foreach (var (number, raw, _) in Fields(point))
         {
             switch (number)
             {
                 case 4: value = BitConverter.Int64BitsToDouble((long)raw); break;
                 case 6: value = (long)raw; break;
-                case 7:
-                    var key = Encoding.UTF8.GetString(Messages(payload, 1).First().Span);
-                    var any = Fields(Messages(payload, 2).First()).First();
-                    attributes[key] = any.Number == 1 ? Encoding.UTF8.GetString(any.Payload.Span) : ((long)any.Value).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    break;
             }
         }
-        return new ReceivedPoint(metric, attributes, value);
+        return new ReceivedPoint(metric, Attributes(point, 7), value, source);
+    }
+
+    // The KeyValue fields of a message (a Resource's are field 1, a point's field 7): key = 1,
+    // value = 2 → AnyValue: string_value = 1, bool_value = 2, int_value = 3.
+    private static Dictionary<string, string> Attributes(ReadOnlyMemory<byte> message, int fieldNumber = 1)
+    {
+        var attributes = new Dictionary<string, string>();
+        foreach (var pair in Messages(message, fieldNumber))
+        {
+            var key = Encoding.UTF8.GetString(Messages(pair, 1).First().Span);
+            var any = Fields(Messages(pair, 2).FirstOrDefault()).FirstOrDefault(); // an empty value has no field
+            attributes[key] = any.Number switch
+            {
+                0 => "",
+                1 => Encoding.UTF8.GetString(any.Payload.Span),
+                _ => ((long)any.Value).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+        }
+        return attributes;
     }
 
     private static IEnumerable<ReadOnlyMemory<byte>> Messages(ReadOnlyMemory<byte> message, int fieldNumber) =>

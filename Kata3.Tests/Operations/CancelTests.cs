@@ -12,7 +12,10 @@ namespace Kata3.Tests.Operations;
 /// </summary>
 public sealed class CancelApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromSeconds(30),
     "--Kata3:Worker:Concurrency=1",
-    "--Kata3:Worker:LeaseDuration=00:00:30");
+    "--Kata3:Worker:LeaseDuration=00:00:30")
+{
+    protected override bool ExportsTelemetry => true;
+}
 
 /// <summary>
 /// POST /orders/{id}/cancel end to end: a queued, scheduled or running order ends cancelled, its job
@@ -30,6 +33,7 @@ public sealed class CancelTests(CancelApp app) : IClassFixture<CancelApp>
     {
         var running = await RunningOrderAsync("cancel-running");
         var next = await app.PostOrderAsync("cancel-next");
+        var stopped = app.Telemetry.Total("kata3.job.cancelled");
 
         using var response = await CancelAsync(running.OrderId);
 
@@ -39,6 +43,7 @@ public sealed class CancelTests(CancelApp app) : IClassFixture<CancelApp>
         AssertStoppedWhileRunning(order);
         // The listener's line: the pub/sub message stopped it, not the lease renewal.
         await AssertLoggedAsync(order.Job!.WorkerId!, $"Stopping job {running.JobId}: an operator cancelled it");
+        await app.Telemetry.WaitForTotalAsync("kata3.job.cancelled", stopped + 1, Soon);
 
         await WaitForJobAsync(next.OrderId, JobStatus.Processing);
         await CancelRunningAsync(next.OrderId);

@@ -11,13 +11,9 @@ public sealed class QueueStatsApp() : Kata3App(workers: 1, jobDuration: TimeSpan
     "--Kata3:Worker:Concurrency=2",
     "--Kata3:Worker:Retry:BaseDelay=00:10:00",
     "--Kata3:Worker:Retry:MaxDelay=00:10:00",
-    "--Kata3:Worker:ShutdownTimeout=00:00:01"), IDisposable
+    "--Kata3:Worker:ShutdownTimeout=00:00:01")
 {
-    public OtlpTraceReceiver Telemetry { get; } = new();
-
-    protected override string? TelemetryEndpoint => Telemetry.Endpoint;
-
-    public void Dispose() => Telemetry.Dispose();
+    protected override bool ExportsTelemetry => true;
 }
 
 /// <summary>One replica and short jobs, for the dashboard's jobs resource and its commands.</summary>

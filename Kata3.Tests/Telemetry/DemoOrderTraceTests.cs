@@ -25,9 +25,9 @@ public sealed class DemoOrderTraceTests(OneWorkerApp app)
         IReadOnlyList<ReceivedSpan> roots = [];
         await Eventually.Async(() =>
         {
-            roots = app.Traces.SpansNamed("demo order"); // only this test makes demo orders on this app
+            roots = app.Telemetry.SpansNamed("demo order"); // only this test makes demo orders on this app
             return Task.FromResult(roots.Select(r => r.TraceId).Distinct()
-                .Count(trace => app.Traces.SpansOf(trace).Any(s => s.Name == "process job")) >= 3);
+                .Count(trace => app.Telemetry.SpansOf(trace).Any(s => s.Name == "process job")) >= 3);
         }, TimeSpan.FromSeconds(30), () => $"demo traces: {string.Join(", ", roots.Select(r => r.TraceId))}");
         Assert.All(roots, r => Assert.Null(r.ParentSpanId));
     }

@@ -18,7 +18,7 @@ public sealed class OrderTraceTests(OneWorkerApp app)
         IReadOnlyList<ReceivedSpan> spans = [];
         await Eventually.Async(() =>
         {
-            spans = app.Traces.SpansOf(traceId);
+            spans = app.Telemetry.SpansOf(traceId);
             return Task.FromResult(spans.Any(s => s.Name == "process job") && spans.Count(IsStatement) >= 3);
         }, TimeSpan.FromSeconds(30), () => $"trace {traceId} has only: {string.Join(", ", spans.Select(s => $"{s.Name} ({s.Kind})"))}");
 
@@ -48,7 +48,7 @@ public sealed class OrderTraceTests(OneWorkerApp app)
         ReceivedSpan? shared = null;
         await Eventually.Async(() =>
         {
-            shared = app.Traces.SpansNamed("insert orders").FirstOrDefault(s => s.LinkedTraceIds.Count(traceIds.Contains) > 1);
+            shared = app.Telemetry.SpansNamed("insert orders").FirstOrDefault(s => s.LinkedTraceIds.Count(traceIds.Contains) > 1);
             return Task.FromResult(shared is not null);
         }, TimeSpan.FromSeconds(30), () => "no insert was shared by several of the 48 orders");
 
