@@ -1,3 +1,4 @@
-// Most test classes start a whole app (Redis, PostgreSQL, API, workers); on two cores they
-// measure and behave better one at a time. The fast layer (Fast/) takes seconds either way.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Test classes and collections run side by side: most of an app test's time is spent waiting on
+// its app (jobs, leases, timers), so Kata3App lets two apps run at once (KATA3_TEST_APPS). Up to
+// four tests run at a time, so a class whose app is up never waits behind one still starting.
+[assembly: CollectionBehavior(MaxParallelThreads = 4)]

@@ -18,6 +18,13 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(90);
 
+    // Test classes and collections run side by side (AssemblyInfo.cs), but at most this many apps
+    // run at once (KATA3_TEST_APPS, default 2): on two cores, two apps keep the CPU busy while each
+    // waits on its jobs, leases and timers; a third would only slow every app's start (mostly CPU)
+    // and stretch the tests' timings.
+    private static readonly SemaphoreSlim Slots = new(AppsAtOnce());
+    private bool _holdsSlot;
+
     private DistributedApplication? _app;
     private NpgsqlDataSource? _database;
     private ConnectionMultiplexer? _redis;
@@ -47,6 +54,21 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
     public OtlpTraceReceiver Telemetry => _telemetry ?? throw new InvalidOperationException("This app exports no telemetry.");
 
     public async Task InitializeAsync()
+    {
+        await Slots.WaitAsync();
+        _holdsSlot = true;
+        try
+        {
+            await StartAsync();
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartAsync()
     {
         using var cts = new CancellationTokenSource(DefaultTimeout * 2);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kata3_AppHost>(
@@ -104,20 +126,32 @@ public abstract class Kata3App(int workers, TimeSpan jobDuration, params string[
         {
             await _redis.CloseAsync();
             await _redis.DisposeAsync();
+            _redis = null;
         }
         // Close our connections first, or PostgreSQL waits for them and is killed uncleanly.
         if (_database is not null)
         {
             await _database.DisposeAsync();
+            _database = null;
         }
         NpgsqlConnection.ClearAllPools();
         if (_app is not null)
         {
             await _app.StopAsync().WaitAsync(DefaultTimeout);
             await _app.DisposeAsync();
+            _app = null;
         }
         _telemetry?.Dispose();
+        _telemetry = null;
+        if (_holdsSlot)
+        {
+            _holdsSlot = false;
+            Slots.Release();
+        }
     }
+
+    private static int AppsAtOnce() =>
+        int.TryParse(Environment.GetEnvironmentVariable("KATA3_TEST_APPS"), out var apps) && apps > 0 ? apps : 2;
 
     /// <summary>The replica resource ids (e.g. "worker-ab12cd34") that are currently healthy.</summary>
     public async Task<IReadOnlyList<string>> WaitForHealthyWorkersAsync(int count, CancellationToken cancellationToken)
