@@ -46,14 +46,18 @@ public sealed class OtlpTraceReceiver : IDisposable
     public IReadOnlyList<ReceivedSpan> SpansNamed(string name) => [.. _spans.Where(s => s.Name == name)];
 
     /// <summary>The latest points of a metric, one per process and set of attributes.</summary>
-    public IReadOnlyList<ReceivedPoint> PointsOf(string metric) => [.. _points.Values.Where(p => p.Metric == metric)];
+    public IReadOnlyList<ReceivedPoint> PointsOf(string metric) => PointsOf(metric, []);
+
+    /// <summary>The latest points of a metric that carry all the given attributes.</summary>
+    public IReadOnlyList<ReceivedPoint> PointsOf(string metric, params (string Key, string Value)[] attributes) =>
+        [.. _points.Values.Where(p => p.Metric == metric && attributes.All(a => p.Attributes.GetValueOrDefault(a.Key) == a.Value))];
 
     /// <summary>
     /// A counter's total over every process that exported it, counting only points carrying all
     /// the given attributes (the latest point of a cumulative sum is its total so far).
     /// </summary>
     public double Total(string metric, params (string Key, string Value)[] attributes) =>
-        PointsOf(metric).Where(p => attributes.All(a => p.Attributes.GetValueOrDefault(a.Key) == a.Value)).Sum(p => p.Value);
+        PointsOf(metric, attributes).Sum(p => p.Value);
 
     /// <summary>Waits until a counter's <see cref="Total"/> reaches <paramref name="atLeast"/>.</summary>
     public Task WaitForTotalAsync(string metric, double atLeast, TimeSpan timeout, params (string Key, string Value)[] attributes) =>

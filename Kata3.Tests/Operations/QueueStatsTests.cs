@@ -145,10 +145,8 @@ public sealed class QueueStatsTests(QueueStatsApp app, ITestOutputHelper output)
 
     private async Task<QueueStatsBody> ReadStatsAsync() => (await app.Api.GetFromJsonAsync<QueueStatsBody>("/jobs/stats"))!;
 
-    private double? Gauge(string metric, params (string Name, string Value)[] attributes) =>
-        app.Telemetry.PointsOf(metric)
-            .Where(p => attributes.All(a => p.Attributes.TryGetValue(a.Name, out var v) && v == a.Value))
-            .Select(p => (double?)p.Value).SingleOrDefault();
+    private double? Gauge(string metric, params (string Key, string Value)[] attributes) =>
+        app.Telemetry.PointsOf(metric, attributes).Select(p => (double?)p.Value).SingleOrDefault();
 
     private async Task<string?> JobStatusAsync(Guid jobId)
     {
