@@ -65,6 +65,16 @@ public static class ServiceDefaultsExtensions
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            // Over OTLP/HTTP the exporters take their clients from IHttpClientFactory, so the
+            // resilience defaults wrapped them too: a second retry layer over the exporter's own,
+            // and one disposed before the exporters, which made every process wait its 5 s
+            // shutdown flush on exit.
+            foreach (var exporterClient in (string[])["OtlpTraceExporter", "OtlpMetricExporter", "OtlpLogExporter"])
+            {
+#pragma warning disable EXTEXP0001 // evaluation API; the alternative is replacing the exporters' client factory
+                builder.Services.AddHttpClient(exporterClient).RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+            }
         }
 
         return builder;

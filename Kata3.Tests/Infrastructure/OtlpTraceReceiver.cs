@@ -22,13 +22,14 @@ public sealed record ReceivedPoint(string Metric, IReadOnlyDictionary<string, st
 /// <summary>
 /// An OTLP/HTTP (protobuf) endpoint in the test process that keeps every span the app exports and
 /// the latest point of each gauge and sum, standing in for the dashboard, which does not run in
-/// tests. Logs are accepted and dropped.
+/// tests. Logs are kept as received, to be searched for a message.
 /// </summary>
 public sealed class OtlpTraceReceiver : IDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly ConcurrentQueue<ReceivedSpan> _spans = new();
     private readonly ConcurrentDictionary<string, ReceivedPoint> _points = new();
+    private readonly ConcurrentQueue<byte[]> _logRequests = new();
 
     public OtlpTraceReceiver()
     {
@@ -64,6 +65,10 @@ public sealed class OtlpTraceReceiver : IDisposable
         Eventually.Async(() => Task.FromResult(Total(metric, attributes) >= atLeast), timeout,
             () => $"{metric}{{{string.Join(",", attributes.Select(a => $"{a.Key}={a.Value}"))}}} totals {Total(metric, attributes)}, not {atLeast}");
 
+    /// <summary>Whether an exported log record carries the text (protobuf keeps strings as UTF-8).</summary>
+    public bool LogsMention(string text) =>
+        _logRequests.Any(request => request.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0);
+
     /// <summary>Forgets every point received so far, so what follows is known to be fresh.</summary>
     public void ClearPoints() => _points.Clear();
 
@@ -90,6 +95,10 @@ public sealed class OtlpTraceReceiver : IDisposable
                 {
                     _spans.Enqueue(span);
                 }
+            }
+            else if (context.Request.Url?.AbsolutePath == "/v1/logs")
+            {
+                _logRequests.Enqueue(body.ToArray());
             }
             else if (context.Request.Url?.AbsolutePath == "/v1/metrics")
             {
