@@ -28,8 +28,9 @@ public sealed class WorkerOptions : IValidatableObject
     public int MaxJobsPerSecond { get; set; }
 
     /// <summary>
-    /// How long one blocking pop waits on the server before it returns empty. It bounds how long
-    /// a stop waits for an idle worker, and stays well under the client timeout (see JobQueue).
+    /// How long one blocking pop waits on the server before it returns empty and the loop looks
+    /// again. A stop does not wait for it (the wait is interrupted); it stays well under the client
+    /// timeout (see BlockingRedisConnection).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.1", "00:00:30")]
     public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromSeconds(2);

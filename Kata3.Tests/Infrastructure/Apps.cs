@@ -13,8 +13,12 @@ public sealed class OneWorkerApp() : Kata3App(workers: 1, jobDuration: TimeSpan.
 /// <summary>Three replicas and one-second jobs, so that several replicas get a share.</summary>
 public sealed class ThreeWorkersApp() : Kata3App(workers: 3, jobDuration: TimeSpan.FromSeconds(1));
 
-/// <summary>Two replicas and long jobs, so a replica can be stopped while it holds one.</summary>
-public sealed class LongJobsApp() : Kata3App(workers: 2, jobDuration: TimeSpan.FromSeconds(4));
+/// <summary>
+/// Two replicas and long jobs, so a replica can be stopped while it holds one; an idle replica's
+/// blocking pop waits 30 s, so a stop that waited it out would show.
+/// </summary>
+public sealed class LongJobsApp() : Kata3App(workers: 2, jobDuration: TimeSpan.FromSeconds(4),
+    "--Kata3:Worker:FetchTimeout=00:00:30");
 
 /// <summary>
 /// Three replicas, five-second jobs and a three-second lease: a replica can be killed or stopped

@@ -11,6 +11,7 @@ namespace Kata3.Worker.Jobs;
 /// </summary>
 internal sealed class JobConsumer(
     JobQueue queue,
+    BlockingRedisConnection blocking,
     ReplicaRegistry replicas,
     JobExecutor executor,
     ConsumeLoopHealth health,
@@ -43,6 +44,8 @@ internal sealed class JobConsumer(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // A stop ends an idle replica's blocking wait at once instead of after FetchTimeout.
+        await using var interruptWait = stoppingToken.Register(blocking.Interrupt);
         while (!stoppingToken.IsCancellationRequested)
         {
             health.Beat();
@@ -56,8 +59,9 @@ internal sealed class JobConsumer(
                 }
                 await FetchAndStartAsync(free, stoppingToken);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
+                // Cancelled, or the interrupted wait failing as it should.
                 break;
             }
             catch (Exception ex)
@@ -82,9 +86,7 @@ internal sealed class JobConsumer(
             (entries, var throttled) = await queue.TakeAsync(free);
             if (entries.Count == 0 && throttled is null)
             {
-                // Nothing ready: block until something is pushed. Not cancellable: the server gives
-                // up after FetchTimeout, which bounds how long a stop waits (jobs taken by then are
-                // handed straight back).
+                // Nothing ready: block until something is pushed or the replica stops.
                 (entries, throttled) = await queue.WaitAndTakeAsync(free);
             }
             if (throttled is { } wait)

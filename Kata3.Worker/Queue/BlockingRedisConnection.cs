@@ -6,15 +6,18 @@ namespace Kata3.Worker.Queue;
 
 /// <summary>
 /// A Redis connection used only for the blocking wait. On the shared multiplexer every other
-/// command (health PINGs included) would queue behind a BLPOP for up to FetchTimeout.
+/// command (health PINGs included) would queue behind a BLPOP for up to FetchTimeout. A stopping
+/// replica closes it (<see cref="Interrupt"/>) rather than wait out the block.
 /// </summary>
 internal sealed class BlockingRedisConnection(IConfiguration configuration, IOptions<WorkerOptions> options) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private ConnectionMultiplexer? _connection;
+    private volatile bool _interrupted;
 
     public async Task<IDatabase> GetDatabaseAsync()
     {
+        ObjectDisposedException.ThrowIf(_interrupted, this);
         if (_connection is { } existing)
         {
             return existing.GetDatabase();
@@ -23,6 +26,7 @@ internal sealed class BlockingRedisConnection(IConfiguration configuration, IOpt
         await _connectLock.WaitAsync();
         try
         {
+            ObjectDisposedException.ThrowIf(_interrupted, this);
             if (_connection is null)
             {
                 var config = ConfigurationOptions.Parse(configuration.GetConnectionString(ResourceNames.Redis)
@@ -36,6 +40,10 @@ internal sealed class BlockingRedisConnection(IConfiguration configuration, IOpt
                 config.AsyncTimeout = clientTimeout;
                 config.SyncTimeout = clientTimeout;
                 _connection = await ConnectionMultiplexer.ConnectAsync(config);
+                if (_interrupted)
+                {
+                    _connection.Close(allowCommandsToComplete: false);
+                }
             }
             return _connection.GetDatabase();
         }
@@ -43,6 +51,17 @@ internal sealed class BlockingRedisConnection(IConfiguration configuration, IOpt
         {
             _connectLock.Release();
         }
+    }
+
+    /// <summary>
+    /// Ends a wait in progress at once by dropping the connection; later waits fail. Redis runs
+    /// nothing a blocked client sent after its BLPOP, so a dropped wait took nothing; a take whose
+    /// reply is lost is handed back at sign-off, like any entry left in hand.
+    /// </summary>
+    public void Interrupt()
+    {
+        _interrupted = true;
+        _connection?.Close(allowCommandsToComplete: false);
     }
 
     public async ValueTask DisposeAsync()
