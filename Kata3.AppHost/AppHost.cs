@@ -27,8 +27,7 @@ var api = builder.AddProject<Projects.Kata3_Api>(ResourceNames.Api)
 builder.AddJobsResource(api, operatorKey);
 
 builder.AddProject<Projects.Kata3_Worker>(ResourceNames.Worker)
-    .WithKata3Infrastructure(infra)
-    .WaitFor(api) // workers start once the API has migrated the schema
+    .WithKata3Infrastructure(infra) // alongside the API: a replica waits for the schema itself
     .WithSettingsFrom(builder.Configuration, "Kata3:Worker", targetPrefix: "Worker:")
     .WithFailureSimulation(settings.FailureSimulation)
     .WithTraceSampling(settings.TraceSampling)

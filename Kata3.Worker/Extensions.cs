@@ -40,6 +40,8 @@ internal static class WorkerExtensions
         builder.Services.AddSingleton<ConsumeLoopHealth>();
         builder.Services.AddOptions<FailureSimulationOptions>().BindConfiguration(FailureSimulationOptions.SectionName);
 
+        // Hosted services start in order: nothing runs before the schema is there.
+        builder.Services.AddHostedService<SchemaGate>();
         // Hosted services stop in reverse order: the lease keeper outlives the consumer, so a job
         // being finished during shutdown keeps its lease to the end.
         builder.Services.AddHostedService<LeaseKeeper>();

@@ -1,8 +1,11 @@
+using Kata3.Contracts;
+
 namespace Kata3.Api.Data;
 
 /// <summary>
 /// The database schema as an ordered list of migrations. Applied migrations are never edited:
-/// a change is a new entry at the end.
+/// a change is a new entry at the end, and <see cref="SchemaVersion.Current"/> names it (the
+/// version workers wait for).
 /// </summary>
 internal static class Schema
 {

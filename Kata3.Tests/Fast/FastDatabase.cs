@@ -40,6 +40,9 @@ public sealed class FastDatabase : IAsyncLifetime
 
     internal DatabasePools Pools { get; private set; } = null!;
 
+    /// <summary>The superuser's connection string (with its password) to the migrated database.</summary>
+    internal string ConnectionString { get; private set; } = null!;
+
     private string DataPath => Path.Combine(_directory!.PostgresDirectory, "data");
 
     // A failed start is cleaned up by xunit's DisposeAsync, which copes with whatever got started.
@@ -60,7 +63,7 @@ public sealed class FastDatabase : IAsyncLifetime
 
         var port = FreeLoopbackPort();
         StartPostmaster(asPostgres, postgres, port);
-        var connectionString = new NpgsqlConnectionStringBuilder
+        var connectionString = ConnectionString = new NpgsqlConnectionStringBuilder
         {
             Host = "127.0.0.1", Port = port, Username = LocalPostgresServerResource.UserName, Password = password, Database = "postgres",
         }.ConnectionString;

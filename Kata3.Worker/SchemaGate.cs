@@ -1,0 +1,47 @@
+using Kata3.Contracts;
+using Npgsql;
+
+namespace Kata3.Worker;
+
+/// <summary>
+/// Holds the worker's start until the database has the schema it was built for. The API migrates
+/// (it owns the schema); a replica started before it, or while it is down, waits here instead of
+/// failing its first queries, so replicas need not wait for the API to start.
+/// </summary>
+internal sealed class SchemaGate(NpgsqlDataSource dataSource, ILogger<SchemaGate> logger) : IHostedService
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(10);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var waiting = TimeProvider.System.GetTimestamp();
+        var reported = waiting;
+        while (await AppliedVersionAsync(cancellationToken) is var applied && applied < SchemaVersion.Current)
+        {
+            if (TimeProvider.System.GetElapsedTime(reported) >= ReportEvery)
+            {
+                reported = TimeProvider.System.GetTimestamp();
+                logger.LogWarning("Waiting {Waited:0} s for schema version {Required} (the database has {Applied}); the API applies it",
+                    TimeProvider.System.GetElapsedTime(waiting).TotalSeconds, SchemaVersion.Current, applied);
+            }
+            await Task.Delay(Poll, cancellationToken);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // 0 while the database is unreachable or not migrated at all.
+    private async Task<int> AppliedVersionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT coalesce(max(version), 0) FROM schema_migrations");
+            return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+        catch (NpgsqlException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return 0;
+        }
+    }
+}
