@@ -7,15 +7,13 @@ using Xunit.Abstractions;
 
 namespace Kata3.Tests.DeliveryGuarantees;
 
-/// <summary>One replica, one slot and one-second jobs: a backlog that outlasts filling Redis up.</summary>
-public sealed class MemoryLimitApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromSeconds(1));
-
 /// <summary>
 /// Redis has a memory limit and refuses writes at it instead of evicting. Then orders are still
 /// accepted (PostgreSQL has them), the workers keep draining what is queued, and once there is
 /// room again every accepted order completes.
 /// </summary>
-public sealed class RedisMemoryLimitTests(MemoryLimitApp app, ITestOutputHelper output) : IClassFixture<MemoryLimitApp>, IAsyncLifetime
+[Collection(LimitsCollection.Name)]
+public sealed class RedisMemoryLimitTests(LimitsApp app, ITestOutputHelper output) : IAsyncLifetime
 {
     private ConnectionMultiplexer? _admin;
     private IServer Server => _admin!.GetServers().Single();

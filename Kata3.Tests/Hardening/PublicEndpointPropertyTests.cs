@@ -12,9 +12,9 @@ namespace Kata3.Tests.Hardening;
 /// <summary>
 /// Random bodies, headers and query strings against the public endpoints: never a 5xx, and a
 /// refused order writes nothing (the orders table grows by exactly the orders accepted anew).
-/// An app of its own: its backlog of orders (some simulated to hang) would hold up a shared one.
 /// </summary>
-public sealed class PublicEndpointPropertyTests(OneWorkerApp app, ITestOutputHelper output) : IClassFixture<OneWorkerApp>
+[Collection(HostileInputCollection.Name)]
+public sealed class PublicEndpointPropertyTests(OneWorkerApp app, ITestOutputHelper output)
 {
     private static Gen<T> Pick<T>(params T[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
 

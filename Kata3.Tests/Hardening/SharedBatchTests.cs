@@ -9,9 +9,9 @@ namespace Kata3.Tests.Hardening;
 /// <summary>
 /// Concurrent orders share one insert (group commit). Whatever one of them carries, and however
 /// their idempotency keys cross, the others are accepted: no valid order gets a 5xx.
-/// An app of its own: the hundred-odd orders it sends would hold up a shared one-slot replica.
 /// </summary>
-public sealed class SharedBatchTests(OneWorkerApp app) : IClassFixture<OneWorkerApp>
+[Collection(HostileInputCollection.Name)]
+public sealed class SharedBatchTests(OneWorkerApp app)
 {
     private const int ValidOrders = 40;
 

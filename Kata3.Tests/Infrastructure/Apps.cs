@@ -40,6 +40,14 @@ public sealed class OutageApp() : Kata3App(workers: 2, jobDuration: TimeSpan.Fro
     "--Kata3:Worker:LeaseDuration=00:00:03",
     "--Kata3:Worker:MaxBackoff=00:00:02");
 
+/// <summary>
+/// One replica, one slot and one-second jobs: a backlog that outlasts filling Redis up. It prunes
+/// every second with the default windows, and its poison list is capped at five.
+/// </summary>
+public sealed class LimitsApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromSeconds(1),
+    "--Kata3:Worker:Retention:Interval=00:00:01",
+    $"--Kata3:Worker:Retention:PoisonEntries={Retention.RetentionTests.PoisonCap}");
+
 /// <summary>Two replicas, short jobs and quick retries: at most three attempts, 0.2 s apart and more.</summary>
 public sealed class RetryApp() : Kata3App(workers: 2, jobDuration: TimeSpan.FromMilliseconds(300),
     "--Kata3:Worker:Retry:MaxAttempts=3",
@@ -53,13 +61,30 @@ public sealed class OneWorkerCollection : ICollectionFixture<OneWorkerApp>
     public const string Name = "One worker";
 }
 
+/// <summary>
+/// Hostile input (random requests, some simulated to hang; a hundred-odd orders at once): its
+/// backlog would hold up the shared one-worker app, so it has a one-worker app of its own.
+/// </summary>
 [CollectionDefinition(Name)]
+public sealed class HostileInputCollection : ICollectionFixture<OneWorkerApp>
+{
+    public const string Name = "Hostile input";
+}
+
+/// <summary>What keeps Redis and PostgreSQL from growing without bound: Redis' memory limit, retention.</summary>
+[CollectionDefinition(Name)]
+public sealed class LimitsCollection : ICollectionFixture<LimitsApp>
+{
+    public const string Name = "Limits";
+}
+
+[CollectionDefinition(Name), StartsFirst]
 public sealed class WorkerFailureCollection : ICollectionFixture<WorkerFailureApp>
 {
     public const string Name = "Worker failures";
 }
 
-[CollectionDefinition(Name)]
+[CollectionDefinition(Name), StartsFirst]
 public sealed class OutageCollection : ICollectionFixture<OutageApp>
 {
     public const string Name = "Infrastructure outages";

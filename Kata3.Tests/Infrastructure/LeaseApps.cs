@@ -22,7 +22,7 @@ public sealed class JobLimitsApp() : Kata3App(workers: 1, jobDuration: TimeSpan.
     protected override bool ExportsTelemetry => true;
 }
 
-[CollectionDefinition(Name)]
+[CollectionDefinition(Name), StartsFirst]
 public sealed class FencingCollection : ICollectionFixture<FencingApp>
 {
     public const string Name = "Lease fencing";

@@ -52,3 +52,9 @@ public sealed class JobsUiApp() : Kata3App(workers: 1, jobDuration: TimeSpan.Fro
         return page;
     }
 }
+
+[CollectionDefinition(Name), StartsFirst]
+public sealed class JobsUiCollection : ICollectionFixture<JobsUiApp>
+{
+    public const string Name = "Jobs UI";
+}

@@ -9,7 +9,8 @@ using Xunit.Abstractions;
 namespace Kata3.Tests.JobsUi;
 
 /// <summary>The jobs UI in a real browser (headless Chromium): sign-in, the overview, lists, a job's page and its actions.</summary>
-public sealed class JobsUiTests(JobsUiApp app, ITestOutputHelper output) : IClassFixture<JobsUiApp>
+[Collection(JobsUiCollection.Name)]
+public sealed class JobsUiTests(JobsUiApp app, ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 

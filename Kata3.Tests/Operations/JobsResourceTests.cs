@@ -8,7 +8,8 @@ using Xunit.Abstractions;
 namespace Kata3.Tests.Operations;
 
 /// <summary>The queue's resource on the dashboard: its state and counts, and its commands through the AppHost.</summary>
-public sealed class JobsResourceTests(JobsResourceApp app, ITestOutputHelper output) : IClassFixture<JobsResourceApp>
+[Collection(OperationsCollection.Name)]
+public sealed class JobsResourceTests(OperationsApp app, ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 

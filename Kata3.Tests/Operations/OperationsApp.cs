@@ -2,10 +2,13 @@ using Kata3.Tests.Infrastructure;
 
 namespace Kata3.Tests.Operations;
 
-/// <summary>One replica and short jobs: whether (and when) a job starts is observable at once.</summary>
+/// <summary>
+/// One replica and short jobs: whether (and when) a job starts is observable at once. Also the
+/// app of the dashboard's jobs resource and its commands.
+/// </summary>
 public sealed class OperationsApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300));
 
-[CollectionDefinition(Name)]
+[CollectionDefinition(Name), StartsFirst]
 public sealed class OperationsCollection : ICollectionFixture<OperationsApp>
 {
     public const string Name = "Operating the queue";

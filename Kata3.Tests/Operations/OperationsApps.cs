@@ -15,6 +15,3 @@ public sealed class QueueStatsApp() : Kata3App(workers: 1, jobDuration: TimeSpan
 {
     protected override bool ExportsTelemetry => true;
 }
-
-/// <summary>One replica and short jobs, for the dashboard's jobs resource and its commands.</summary>
-public sealed class JobsResourceApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(200));

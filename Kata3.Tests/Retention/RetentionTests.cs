@@ -7,13 +7,9 @@ using Xunit.Abstractions;
 
 namespace Kata3.Tests.Retention;
 
-/// <summary>One replica that prunes every second with the default windows, and a poison list capped at five.</summary>
-public sealed class RetentionApp() : Kata3App(workers: 1, jobDuration: TimeSpan.FromMilliseconds(300),
-    "--Kata3:Worker:Retention:Interval=00:00:01",
-    $"--Kata3:Worker:Retention:PoisonEntries={RetentionTests.PoisonCap}");
-
 /// <summary>Nothing grows forever: old attempt history and idempotency keys are pruned, the poison list is capped.</summary>
-public sealed class RetentionTests(RetentionApp app, ITestOutputHelper output) : IClassFixture<RetentionApp>
+[Collection(LimitsCollection.Name)]
+public sealed class RetentionTests(LimitsApp app, ITestOutputHelper output)
 {
     public const int PoisonCap = 5;
 
