@@ -43,12 +43,8 @@ public sealed class GracefulShutdownTests(LongJobsApp app) : IClassFixture<LongJ
         // With no job posted, a healthy replica is blocked in its 30 s BLPOP.
         var idle = (await app.WaitForHealthyWorkersAsync(1, CancellationToken.None))[0];
 
-        var stop = await app.App.ResourceCommands.ExecuteCommandAsync(idle, KnownResourceCommands.StopCommand)
-            .WaitAsync(Kata3App.DefaultTimeout);
-        Assert.True(stop.Success, stop.Message);
-
         // Well inside the pop's 30 s, and it stopped cleanly rather than being killed.
-        await app.WaitForExitAsync(ResourceNames.Worker, idle, TimeSpan.FromSeconds(15));
+        await app.StopInstanceAndWaitForExitAsync(ResourceNames.Worker, idle, TimeSpan.FromSeconds(15));
         var logs = await app.GetLogsAsync(idle, CancellationToken.None);
         Assert.Contains(logs, l => l.Contains("Stopped taking jobs"));
         Assert.DoesNotContain(logs, l => l.Contains("Consuming failed"));

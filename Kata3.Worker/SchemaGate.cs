@@ -8,24 +8,24 @@ namespace Kata3.Worker;
 /// (it owns the schema); a replica started before it, or while it is down, waits here instead of
 /// failing its first queries, so replicas need not wait for the API to start.
 /// </summary>
-internal sealed class SchemaGate(NpgsqlDataSource dataSource, ILogger<SchemaGate> logger) : IHostedService
+internal sealed class SchemaGate(NpgsqlDataSource dataSource, TimeProvider time, ILogger<SchemaGate> logger) : IHostedService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(10);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var waiting = TimeProvider.System.GetTimestamp();
+        var waiting = time.GetTimestamp();
         var reported = waiting;
         while (await AppliedVersionAsync(cancellationToken) is var applied && applied < SchemaVersion.Current)
         {
-            if (TimeProvider.System.GetElapsedTime(reported) >= ReportEvery)
+            if (time.GetElapsedTime(reported) >= ReportEvery)
             {
-                reported = TimeProvider.System.GetTimestamp();
+                reported = time.GetTimestamp();
                 logger.LogWarning("Waiting {Waited:0} s for schema version {Required} (the database has {Applied}); the API applies it",
-                    TimeProvider.System.GetElapsedTime(waiting).TotalSeconds, SchemaVersion.Current, applied);
+                    time.GetElapsedTime(waiting).TotalSeconds, SchemaVersion.Current, applied);
             }
-            await Task.Delay(Poll, cancellationToken);
+            await Task.Delay(Poll, time, cancellationToken);
         }
     }
 

@@ -1,4 +1,3 @@
-using Aspire.Hosting.ApplicationModel;
 using Kata3.Contracts;
 using Kata3.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -42,10 +41,7 @@ public sealed class StrandedInHandTests(WorkerFailureApp app, ITestOutputHelper 
             output.WriteLine("PostgreSQL is down");
 
             // Stop the holder alone: it cannot record the job as handed back, and signs off.
-            var stop = await app.App.ResourceCommands.ExecuteCommandAsync(holder, KnownResourceCommands.StopCommand)
-                .WaitAsync(Kata3App.DefaultTimeout);
-            Assert.True(stop.Success, $"stop {holder}: {stop.Message}");
-            await app.WaitForExitAsync(ResourceNames.Worker, holder, Kata3App.DefaultTimeout);
+            await app.StopInstanceAndWaitForExitAsync(ResourceNames.Worker, holder, Kata3App.DefaultTimeout);
             Assert.False(await app.Redis.SetContainsAsync(QueueKeys.Workers, holder), $"{holder} did not sign off");
             output.WriteLine($"{holder} exited; its in-hand list: [{string.Join(", ", await app.ListAsync(QueueKeys.Processing(holder)))}]");
 

@@ -17,7 +17,7 @@ public sealed class SchemaGateTests(FastDatabase db)
 
     [Fact]
     public async Task TheGatePassesOnTheMigratedDatabase() =>
-        await new SchemaGate(db.DataSource, NullLogger<SchemaGate>.Instance).StartAsync(CancellationToken.None)
+        await new SchemaGate(db.DataSource, TimeProvider.System, NullLogger<SchemaGate>.Instance).StartAsync(CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(10));
 
     [Fact]
@@ -30,7 +30,7 @@ public sealed class SchemaGateTests(FastDatabase db)
             await using (var database = NpgsqlDataSource.Create(
                 new NpgsqlConnectionStringBuilder(db.ConnectionString) { Database = name, Pooling = false }.ConnectionString))
             {
-                var start = new SchemaGate(database, NullLogger<SchemaGate>.Instance).StartAsync(CancellationToken.None);
+                var start = new SchemaGate(database, TimeProvider.System, NullLogger<SchemaGate>.Instance).StartAsync(CancellationToken.None);
 
                 await AssertStillWaitingAsync(start, "no schema_migrations table");
                 await ExecuteAsync(database, $"CREATE TABLE schema_migrations (version integer PRIMARY KEY); INSERT INTO schema_migrations VALUES ({SchemaVersion.Current - 1})");

@@ -43,6 +43,15 @@ public static class ResourceControl
             .WaitAsync(timeout);
     }
 
+    /// <summary>Stops one instance, e.g. one replica, and waits until it has exited.</summary>
+    public static async Task StopInstanceAndWaitForExitAsync(this Kata3App app, string name, string resourceId, TimeSpan timeout)
+    {
+        var result = await app.App.ResourceCommands.ExecuteCommandAsync(resourceId, KnownResourceCommands.StopCommand)
+            .WaitAsync(timeout);
+        Assert.True(result.Success, $"stop {resourceId}: {result.Message}");
+        await app.WaitForExitAsync(name, resourceId, timeout);
+    }
+
     public static Task WaitForExitAsync(this Kata3App app, string name, string resourceId, TimeSpan timeout) =>
         app.App.ResourceNotifications.WaitForResourceAsync(name, e => e.ResourceId == resourceId && IsExited(e))
             .WaitAsync(timeout);
