@@ -17,13 +17,13 @@ internal sealed class SchemaGate(NpgsqlDataSource dataSource, TimeProvider time,
     {
         var waiting = time.GetTimestamp();
         var reported = waiting;
-        while (await AppliedVersionAsync(cancellationToken) is var applied && applied < SchemaVersion.Current)
+        while (await AppliedVersionAsync(cancellationToken) is var (applied, error) && applied < SchemaVersion.Current)
         {
             if (time.GetElapsedTime(reported) >= ReportEvery)
             {
                 reported = time.GetTimestamp();
-                logger.LogWarning("Waiting {Waited:0} s for schema version {Required} (the database has {Applied}); the API applies it",
-                    time.GetElapsedTime(waiting).TotalSeconds, SchemaVersion.Current, applied);
+                logger.LogWarning("Waiting {Waited:0} s for schema version {Required} (the database has {Applied}{Error}); the API applies it",
+                    time.GetElapsedTime(waiting).TotalSeconds, SchemaVersion.Current, applied, error is null ? "" : $"; {error}");
             }
             await Task.Delay(Poll, time, cancellationToken);
         }
@@ -31,17 +31,17 @@ internal sealed class SchemaGate(NpgsqlDataSource dataSource, TimeProvider time,
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    // 0 while the database is unreachable or not migrated at all.
-    private async Task<int> AppliedVersionAsync(CancellationToken cancellationToken)
+    // 0, and why, while the database is unreachable or not migrated at all.
+    private async Task<(int Applied, string? Error)> AppliedVersionAsync(CancellationToken cancellationToken)
     {
         try
         {
             await using var command = dataSource.CreateCommand("SELECT coalesce(max(version), 0) FROM schema_migrations");
-            return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+            return ((int)(await command.ExecuteScalarAsync(cancellationToken))!, null);
         }
-        catch (NpgsqlException) when (!cancellationToken.IsCancellationRequested)
+        catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            return 0;
+            return (0, ex.Message);
         }
     }
 }
