@@ -10,7 +10,7 @@ namespace Kata3.Tests.Infrastructure;
 /// links point to (a batch's span links to every caller's trace).
 /// </summary>
 public sealed record ReceivedSpan(string TraceId, string SpanId, string? ParentSpanId, string Name, ReceivedSpan.SpanKind Kind,
-    IReadOnlyList<string> LinkedTraceIds)
+    IReadOnlyList<string> LinkedTraceIds, TimeSpan Duration = default)
 {
     public enum SpanKind { Unspecified, Internal, Server, Client, Producer, Consumer }
 }
@@ -124,7 +124,7 @@ public sealed class OtlpTraceReceiver : IDisposable
 
 /// <summary>
 /// Just enough of the protobuf wire format to read the spans of an ExportTraceServiceRequest
-/// (resource_spans = 1 → scope_spans = 2 → spans = 2, each span's links = 13) and the gauge and sum
+/// (resource_spans = 1 → scope_spans = 2 → spans = 2, each span's start and end = 7 and 8, links = 13) and the gauge and sum
 /// points of an ExportMetricsServiceRequest (resource_metrics = 1 → resource = 1 and scope_metrics = 2 → metrics = 2,
 /// name = 1, gauge = 5 or sum = 7 → data_points = 1), so the tests need no generated OTLP types.
 /// </summary>
@@ -142,6 +142,7 @@ internal static class OtlpProtobuf
         string? parent = null;
         var kind = ReceivedSpan.SpanKind.Unspecified;
         var links = new List<string>();
+        ulong start = 0, end = 0;
         foreach (var (number, value, payload) in Fields(span))
         {
             switch (number)
@@ -151,10 +152,12 @@ internal static class OtlpProtobuf
                 case 4 when payload.Length > 0: parent = Convert.ToHexStringLower(payload.Span); break;
                 case 5: name = Encoding.UTF8.GetString(payload.Span); break;
                 case 6: kind = (ReceivedSpan.SpanKind)value; break;
+                case 7: start = value; break;
+                case 8: end = value; break;
                 case 13: links.AddRange(Messages(payload, 1).Select(id => Convert.ToHexStringLower(id.Span))); break;
             }
         }
-        return new ReceivedSpan(traceId, spanId, parent, name, kind, links);
+        return new ReceivedSpan(traceId, spanId, parent, name, kind, links, TimeSpan.FromTicks((long)(end - start) / 100));
     }
 
     public static IEnumerable<ReceivedPoint> ReadPoints(byte[] request) =>
