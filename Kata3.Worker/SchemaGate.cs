@@ -31,11 +31,17 @@ internal sealed class SchemaGate(NpgsqlDataSource dataSource, TimeProvider time,
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    // 0, and why, while the database is unreachable or not migrated at all.
+    // 0, and why, while the database is unreachable or not migrated at all. The table's existence is
+    // asked first: a query of a missing table would be an ERROR in PostgreSQL's log at every poll.
     private async Task<(int Applied, string? Error)> AppliedVersionAsync(CancellationToken cancellationToken)
     {
         try
         {
+            await using var exists = dataSource.CreateCommand("SELECT to_regclass('schema_migrations') IS NOT NULL");
+            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            {
+                return (0, null);
+            }
             await using var command = dataSource.CreateCommand("SELECT coalesce(max(version), 0) FROM schema_migrations");
             return ((int)(await command.ExecuteScalarAsync(cancellationToken))!, null);
         }
